@@ -1,0 +1,54 @@
+# Two commands: `make demo` and `make test`. Both set everything up from nothing.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := espeak-ng chromium
+RUN_DIR ?= runs/demo
+
+.PHONY: setup demo test test-fast lint bench clean system-deps
+
+setup: system-deps $(STAMP)
+
+# Debian packages: espeak-ng synthesises the demo/test speech, chromium runs the report's browser test.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "Missing Debian packages:$$missing. Run: sudo apt-get install$$missing  (then re-run make)"; exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "$(PY) not found; install Python 3.11 or run make PY=/path/to/python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# CPU build of torch first, so nothing below pulls the CUDA wheels.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	# openai-whisper without triton (CPU never uses it); its real deps are in pyproject.toml.
+	$(BIN)/pip install -q --no-deps openai-whisper==20250625 silero-vad==6.2.3
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python -m pipelines.demo --out $(RUN_DIR)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""Pure functions and classes over records: no Beam imports, unit-testable in microseconds."""

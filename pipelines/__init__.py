@@ -1,0 +1,1 @@
+"""Beam pipelines, stages, model handlers and the command line of speechcurate."""

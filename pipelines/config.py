@@ -1,0 +1,275 @@
+"""Run configuration: the sources to read and one frozen dataclass per stage.
+
+``sources.yaml`` is parsed once, up front; every problem raises :class:`ConfigError` naming the
+exact field (``curate.asr.batch_size``) so a bad config fails before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the offending field."""
+
+
+def _check(cond: bool, where: str, message: str) -> None:
+    if not cond:
+        raise ConfigError(f"{where}: {message}")
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class LocalSourceConfig:
+    """Audio files on a local disk or an fsspec URL: a directory tree or a TSV/JSONL manifest."""
+
+    name: str  # label used in manifests and reports; defaults to the path's base name
+    type: str = "local"
+    path: str = ""  # directory scanned recursively for audio (sidecar .txt/.vtt/.srt by stem)
+    manifest: str = ""  # TSV or JSONL with columns audio, text and optional language
+    language: str = ""  # declared language for every item of this source (ISO 639-1), optional
+    licence: str = ""  # licence recorded on every segment of this source
+    extensions: tuple[str, ...] = (
+        ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4",
+    )  # which files count as audio when scanning a directory
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.path) != bool(self.manifest), where,
+               "give exactly one of `path` (a directory) or `manifest` (a TSV/JSONL file)")
+
+
+# Source type name -> config class. Other source families register here.
+SOURCE_TYPES: dict[str, type] = {"local": LocalSourceConfig}
+
+
+# --------------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Decoding any common container/codec to 16 kHz mono float32."""
+
+    max_bytes: int = 2 * 1024**3  # refuse files larger than this (reason too_large)
+    max_duration_s: float = 4 * 3600.0  # refuse recordings longer than this (reason too_long)
+    min_duration_s: float = 0.3  # recordings shorter than this are too_short
+    timeout_s: float = 600.0  # a decode that takes longer is abandoned (reason decode_timeout)
+
+    def validate(self, where: str) -> None:
+        _check(self.max_bytes > 0, f"{where}.max_bytes", "must be > 0")
+        _check(self.max_duration_s > 0, f"{where}.max_duration_s", "must be > 0")
+        _check(self.min_duration_s >= 0, f"{where}.min_duration_s", "must be >= 0")
+        _check(self.timeout_s > 0, f"{where}.timeout_s", "must be > 0")
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """Voice-activity segmentation with webrtcvad into utterances of at most ``max_s``."""
+
+    aggressiveness: int = 2  # webrtcvad mode 0 (least) .. 3 (most aggressive at calling non-speech)
+    frame_ms: int = 30  # VAD frame length: 10, 20 or 30 ms
+    min_speech_s: float = 0.5  # speech regions shorter than this are dropped as noise
+    min_silence_s: float = 0.3  # a pause at least this long ends a speech region
+    pad_s: float = 0.15  # silence kept around each region so words are not clipped
+    max_s: float = 30.0  # hard ceiling on a segment (Whisper's window)
+    target_s: float = 20.0  # regions are merged up to about this length, split at pauses beyond it
+    min_segment_s: float = 1.0  # segments shorter than this are rejected (segment_too_short)
+    respect_cues: bool = True  # with timed transcripts, cut only at cue boundaries
+
+    def validate(self, where: str) -> None:
+        _check(self.aggressiveness in (0, 1, 2, 3), f"{where}.aggressiveness", "must be 0..3")
+        _check(self.frame_ms in (10, 20, 30), f"{where}.frame_ms", "must be 10, 20 or 30")
+        _check(0 < self.max_s <= 30.0, f"{where}.max_s", "must be in (0, 30]")
+        _check(0 < self.target_s <= self.max_s, f"{where}.target_s", "must be in (0, max_s]")
+        _check(self.min_segment_s >= 0, f"{where}.min_segment_s", "must be >= 0")
+        _check(self.min_speech_s >= 0, f"{where}.min_speech_s", "must be >= 0")
+        _check(self.min_silence_s > 0, f"{where}.min_silence_s", "must be > 0")
+        _check(self.pad_s >= 0, f"{where}.pad_s", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class LidConfig:
+    """Text language identification with fastText lid.176."""
+
+    min_text_chars: int = 12  # shorter source texts are not identified (too little evidence)
+    allowed_languages: tuple[str, ...] = ()  # keep only these languages (empty: keep all)
+
+    def validate(self, where: str) -> None:
+        _check(self.min_text_chars >= 0, f"{where}.min_text_chars", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    """Whisper pseudo-labelling through faster-whisper / CTranslate2."""
+
+    model: str = "base"  # tiny.en | base | a CTranslate2 model directory
+    compute_type: str = "int8"  # CTranslate2 compute type: int8, int8_float16, float16, float32
+    device: str = "auto"  # cpu | cuda | auto
+    cpu_threads: int = 0  # 0: one thread per available core
+    batch_size: int = 8  # segments per encoder/decoder batch (across recordings)
+    beam_size: int = 1  # 1 = greedy decoding (fast on CPU); 5 matches Whisper's paper
+    language: str = ""  # force a language for decoding; empty: detect per segment
+
+    def validate(self, where: str) -> None:
+        _check(bool(self.model), f"{where}.model", "must name a model")
+        _check(self.batch_size >= 1, f"{where}.batch_size", "must be >= 1")
+        _check(self.beam_size >= 1, f"{where}.beam_size", "must be >= 1")
+        _check(self.cpu_threads >= 0, f"{where}.cpu_threads", "must be >= 0")
+        _check(self.device in ("cpu", "cuda", "auto"), f"{where}.device", "must be cpu|cuda|auto")
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    """WebDataset shard writing."""
+
+    target_size_mb: float = 256.0  # a shard is closed once it reaches about this size
+    writers: int = 4  # parallel shard-writer groups (each ends with one partly filled shard)
+    flac_compression: int = 5  # FLAC compression level 0..8
+
+    def validate(self, where: str) -> None:
+        _check(self.target_size_mb > 0, f"{where}.target_size_mb", "must be > 0")
+        _check(self.writers >= 1, f"{where}.writers", "must be >= 1")
+        _check(0 <= self.flac_compression <= 8, f"{where}.flac_compression", "must be 0..8")
+
+
+@dataclass(frozen=True)
+class CurateConfig:
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    lid: LidConfig = field(default_factory=LidConfig)
+    asr: AsrConfig = field(default_factory=AsrConfig)
+    shards: ShardConfig = field(default_factory=ShardConfig)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    sources: tuple[Any, ...]
+    curate: CurateConfig = field(default_factory=CurateConfig)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Check ``value`` against a (simple) type annotation, converting lists to tuples."""
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: unexpected value {value!r}")
+    if origin is tuple:
+        _check(isinstance(value, list | tuple), where, f"expected a list, got {value!r}")
+        (item_type, *_rest) = typing.get_args(annotation) or (Any,)
+        return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(annotation):
+        return build(annotation, value, where)
+    if annotation is bool:
+        _check(isinstance(value, bool), where, f"expected true/false, got {value!r}")
+        return value
+    if annotation is int:
+        _check(isinstance(value, int) and not isinstance(value, bool), where,
+               f"expected an integer, got {value!r}")
+        return value
+    if annotation is float:
+        _check(isinstance(value, int | float) and not isinstance(value, bool), where,
+               f"expected a number, got {value!r}")
+        return float(value)
+    if annotation is str:
+        _check(isinstance(value, str), where, f"expected a string, got {value!r}")
+        return value
+    if origin is dict or annotation is dict:
+        _check(isinstance(value, dict), where, f"expected a mapping, got {value!r}")
+        return value
+    return value
+
+
+def build(cls: type, data: Any, where: str) -> Any:
+    """Build the frozen dataclass ``cls`` from a mapping, naming the field on any error."""
+    if data is None:
+        data = {}
+    _check(isinstance(data, dict), where, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    _check(not unknown, f"{where}.{unknown[0]}" if unknown else where,
+           f"unknown field; expected one of: {', '.join(sorted(known))}")
+    kwargs = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(value, hints[name], f"{where}.{name}")
+    missing = [
+        n for n, f in known.items()
+        if n not in kwargs and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    _check(not missing, f"{where}.{missing[0]}" if missing else where, "is required")
+    obj = cls(**kwargs)
+    if hasattr(obj, "validate"):
+        obj.validate(where)
+    return obj
+
+
+def _build_source(data: Any, where: str, base_dir: Path) -> Any:
+    _check(isinstance(data, dict), where, "each source must be a mapping with a `type`")
+    kind = data.get("type")
+    _check(kind in SOURCE_TYPES, f"{where}.type",
+           f"unknown source type {kind!r}; expected one of: {', '.join(sorted(SOURCE_TYPES))}")
+    data = dict(data)
+    for key in ("path", "manifest"):
+        value = data.get(key)
+        if isinstance(value, str) and value and "://" not in value and not Path(value).is_absolute():
+            data[key] = str((base_dir / value).resolve())
+    if not data.get("name"):
+        ref = data.get("path") or data.get("manifest") or data.get("url") or f"source{where}"
+        data["name"] = Path(str(ref).rstrip("/")).name or str(ref)
+    return build(SOURCE_TYPES[kind], data, where)
+
+
+def parse_config(data: Any, base_dir: Path | None = None) -> RunConfig:
+    """Validate a parsed YAML document into a RunConfig. Relative paths resolve from base_dir."""
+    base_dir = base_dir or Path.cwd()
+    _check(isinstance(data, dict), "config", "must be a mapping with a `sources` list")
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(RunConfig)})
+    _check(not unknown, f"{unknown[0] if unknown else ''}", "unknown top-level field")
+    sources = data.get("sources")
+    _check(isinstance(sources, list) and len(sources) > 0, "sources",
+           "must be a non-empty list of sources")
+    built = tuple(_build_source(s, f"sources[{i}]", base_dir) for i, s in enumerate(sources))
+    names = [s.name for s in built]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    _check(not dupes, "sources", f"source names must be unique; repeated: {', '.join(dupes)}")
+    curate = build(CurateConfig, data.get("curate"), "curate")
+    return RunConfig(sources=built, curate=curate)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate ``sources.yaml``; errors name the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_config(data, base_dir=path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,60 @@
+"""Reason codes for rejects: one vocabulary across stages, so the report can count `dropped_{reason}`."""
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Where in the pipeline a record was dropped."""
+
+    SOURCE = "source"
+    CRAWL = "crawl"
+    DECODE = "decode"
+    TRANSCRIPT = "transcript"
+    SEGMENT = "segment"
+    LID = "lid"
+    ASR = "asr"
+    LABEL = "label"
+    QUALITY = "quality"
+    PII = "pii"
+    DEDUP = "dedup"
+    SHARD = "shard"
+
+
+class Reason(StrEnum):
+    """Why a record was dropped. Stable strings: they end up in manifests and reports."""
+
+    # source / fetch
+    SOURCE_UNREADABLE = "source_unreadable"
+    MANIFEST_ROW_INVALID = "manifest_row_invalid"
+    NOT_AUDIO = "not_audio"
+    # decode
+    EMPTY_FILE = "empty_file"
+    TOO_LARGE = "too_large"
+    TOO_LONG = "too_long"
+    CORRUPT_AUDIO = "corrupt_audio"
+    NO_AUDIO_STREAM = "no_audio_stream"
+    DECODE_TIMEOUT = "decode_timeout"
+    TOO_SHORT = "too_short"
+    # transcript
+    TRANSCRIPT_UNREADABLE = "transcript_unreadable"
+    TRANSCRIPT_NOT_UTF8 = "transcript_not_utf8"
+    TRANSCRIPT_MALFORMED = "transcript_malformed"
+    # segmentation
+    NO_SPEECH = "no_speech"
+    SEGMENT_TOO_SHORT = "segment_too_short"
+    # language / labels
+    LID_MISMATCH = "lid_mismatch"
+    LID_LOW_CONFIDENCE = "lid_low_confidence"
+    LANGUAGE_NOT_ALLOWED = "language_not_allowed"
+    EMPTY_LABEL = "empty_label"
+    LABEL_DISAGREEMENT = "label_disagreement"
+    LOW_ASR_CONFIDENCE = "low_asr_confidence"
+    UNALIGNED_TEXT = "unaligned_text"
+    HALLUCINATION = "hallucination"
+    ASR_FAILED = "asr_failed"
+    # quality / privacy / dedup
+    LOW_QUALITY = "low_quality"
+    PII = "pii"
+    DUPLICATE = "duplicate"
+    EVAL_CONTAMINATION = "eval_contamination"
+    TAKEN_DOWN = "taken_down"

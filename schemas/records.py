@@ -1,0 +1,211 @@
+"""The records that flow between stages.
+
+Records are frozen dataclasses: a stage returns a new record with ``dataclasses.replace`` instead
+of mutating, which keeps Beam's "do not mutate inputs" rule by construction. Audio travels as a
+16 kHz mono float32 numpy array in ``Segment.audio`` only between decode and shard writing; it is
+never written to Parquet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+LABEL_SOURCES = ("source", "pseudo", "translation", "none")
+TASKS = ("transcribe", "translate")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One timed transcript cue (from VTT/SRT or a timed podcast transcript), in seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one filter on one segment. Filters add verdicts, never overwrite another's."""
+
+    filter: str
+    passed: bool
+    reason: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """What a crawler found before fetching: where the media and its transcripts live."""
+
+    media_url: str
+    source_name: str
+    page_url: str = ""
+    transcript_urls: tuple[str, ...] = ()
+    transcript_formats: tuple[str, ...] = ()
+    licence: str = ""
+    declared_language: str = ""
+    title: str = ""
+    discovered_at: str = ""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A media item ready to decode: where its bytes are, its transcript, and its lineage.
+
+    ``source_uri`` is what a user traces a segment back to (a canonical media URL for crawled
+    items, the file path or URL for local ones); ``audio_uri`` is where the bytes are read from
+    (the same path for local files, a content-addressed blob under ``RUN/raw/`` once crawled).
+    """
+
+    recording_id: str
+    source_uri: str
+    audio_uri: str
+    source_name: str = ""
+    page_url: str = ""
+    sha256: str = ""
+    codec: str = ""
+    duration: float = 0.0
+    sample_rate: int = 0
+    channels: int = 0
+    transcript_text: str | None = None
+    transcript_format: str = ""  # "", "txt", "vtt", "srt", "json", "html", "manifest"
+    cues: tuple[Cue, ...] = ()
+    declared_language: str = ""
+    licence: str = ""
+    title: str = ""
+    fetched_at: str = ""
+
+    @property
+    def has_timed_transcript(self) -> bool:
+        return len(self.cues) > 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One utterance of at most 30 s cut from a recording, and everything learned about it."""
+
+    segment_id: str
+    recording_id: str
+    index: int
+    source_uri: str
+    start: float
+    end: float
+    audio: np.ndarray | None = field(default=None, compare=False, repr=False)
+    source_name: str = ""
+    page_url: str = ""
+    licence: str = ""
+    declared_language: str = ""
+    # text
+    source_text: str | None = None
+    source_text_kind: str = "none"  # "timed" (from cues), "untimed" (whole-file text), "none"
+    pseudo_label: str | None = None
+    text: str = ""  # the chosen training label
+    label_source: str = "none"  # one of LABEL_SOURCES
+    task: str = "transcribe"  # one of TASKS
+    # language
+    language: str = ""
+    language_prob: float = 0.0
+    text_language: str = ""
+    text_language_prob: float = 0.0
+    audio_language: str = ""
+    audio_language_prob: float = 0.0
+    audio_language_probs: tuple[tuple[str, float], ...] = ()
+    # ASR scores
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
+    # agreement between source text and pseudo-label
+    cer: float | None = None
+    wer: float | None = None
+    # quality measures
+    speech_ratio: float | None = None
+    snr_db: float | None = None
+    clipping_ratio: float | None = None
+    loudness_lufs: float | None = None
+    chars_per_second: float | None = None
+    dnsmos: float | None = None
+    # privacy / dedup
+    pii_spans: tuple[tuple[int, int, str], ...] = ()
+    dedup_cluster: str = ""
+    verdicts: tuple[Verdict, ...] = ()
+    # set by the shard writer
+    shard: str = ""
+    key: str = ""
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    def with_verdict(self, verdict: Verdict) -> Segment:
+        """Return a copy with ``verdict`` appended (an earlier verdict is never replaced)."""
+        return replace(self, verdicts=(*self.verdicts, verdict))
+
+    def failed_verdicts(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if not v.passed)
+
+    def sample_metadata(self) -> dict[str, Any]:
+        """The JSON stored next to the audio in a shard: everything a trainer may need."""
+        from schemas.arrow import segment_row
+
+        row = segment_row(self)
+        row.pop("shard", None)
+        return row
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Anything dropped at any stage, with a reason code; nothing leaves the pipeline silently."""
+
+    id: str
+    stage: str
+    reason: str
+    detail: str = ""
+    recording_id: str = ""
+    source_uri: str = ""
+    source_name: str = ""
+    page_url: str = ""
+    start: float | None = None
+    end: float | None = None
+    duration: float = 0.0
+    language: str = ""
+    text: str = ""
+    pseudo_label: str = ""
+
+    @classmethod
+    def for_recording(
+        cls, rec: Recording, stage: str, reason: str, detail: str = "", duration: float = 0.0
+    ) -> Reject:
+        return cls(
+            id=rec.recording_id,
+            stage=str(stage),
+            reason=str(reason),
+            detail=detail[:2000],
+            recording_id=rec.recording_id,
+            source_uri=rec.source_uri,
+            source_name=rec.source_name,
+            page_url=rec.page_url,
+            duration=duration or rec.duration,
+        )
+
+    @classmethod
+    def for_segment(cls, seg: Segment, stage: str, reason: str, detail: str = "") -> Reject:
+        return cls(
+            id=seg.segment_id,
+            stage=str(stage),
+            reason=str(reason),
+            detail=detail[:2000],
+            recording_id=seg.recording_id,
+            source_uri=seg.source_uri,
+            source_name=seg.source_name,
+            page_url=seg.page_url,
+            start=seg.start,
+            end=seg.end,
+            duration=seg.duration,
+            language=seg.language,
+            text=seg.source_text or "",
+            pseudo_label=seg.pseudo_label or "",
+        )
