@@ -7,22 +7,16 @@ exact field (``curate.asr.batch_size``) so a bad config fails before any work st
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipelines.config_base import ConfigError, build
+from pipelines.config_base import check as _check
 
-class ConfigError(ValueError):
-    """A configuration problem; the message names the offending field."""
-
-
-def _check(cond: bool, where: str, message: str) -> None:
-    if not cond:
-        raise ConfigError(f"{where}: {message}")
+__all__ = ["ConfigError", "RunConfig", "build", "load_config", "parse_config"]
 
 
 # --------------------------------------------------------------------------- sources
@@ -158,75 +152,6 @@ class RunConfig:
 # --------------------------------------------------------------------------- building
 
 
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
-    """Check ``value`` against a (simple) type annotation, converting lists to tuples."""
-    origin = typing.get_origin(annotation)
-    if annotation is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(annotation)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: unexpected value {value!r}")
-    if origin is tuple:
-        _check(isinstance(value, list | tuple), where, f"expected a list, got {value!r}")
-        (item_type, *_rest) = typing.get_args(annotation) or (Any,)
-        return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(annotation):
-        return build(annotation, value, where)
-    if annotation is bool:
-        _check(isinstance(value, bool), where, f"expected true/false, got {value!r}")
-        return value
-    if annotation is int:
-        _check(isinstance(value, int) and not isinstance(value, bool), where,
-               f"expected an integer, got {value!r}")
-        return value
-    if annotation is float:
-        _check(isinstance(value, int | float) and not isinstance(value, bool), where,
-               f"expected a number, got {value!r}")
-        return float(value)
-    if annotation is str:
-        _check(isinstance(value, str), where, f"expected a string, got {value!r}")
-        return value
-    if origin is dict or annotation is dict:
-        _check(isinstance(value, dict), where, f"expected a mapping, got {value!r}")
-        return value
-    return value
-
-
-def build(cls: type, data: Any, where: str) -> Any:
-    """Build the frozen dataclass ``cls`` from a mapping, naming the field on any error."""
-    if data is None:
-        data = {}
-    _check(isinstance(data, dict), where, f"expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    _check(not unknown, f"{where}.{unknown[0]}" if unknown else where,
-           f"unknown field; expected one of: {', '.join(sorted(known))}")
-    kwargs = {}
-    for name, value in data.items():
-        kwargs[name] = _coerce(value, hints[name], f"{where}.{name}")
-    missing = [
-        n for n, f in known.items()
-        if n not in kwargs and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    _check(not missing, f"{where}.{missing[0]}" if missing else where, "is required")
-    obj = cls(**kwargs)
-    if hasattr(obj, "validate"):
-        obj.validate(where)
-    return obj
-
-
 def _build_source(data: Any, where: str, base_dir: Path) -> Any:
     _check(isinstance(data, dict), where, "each source must be a mapping with a `type`")
     kind = data.get("type")
@@ -235,7 +160,8 @@ def _build_source(data: Any, where: str, base_dir: Path) -> Any:
     data = dict(data)
     for key in ("path", "manifest"):
         value = data.get(key)
-        if isinstance(value, str) and value and "://" not in value and not Path(value).is_absolute():
+        is_relative = isinstance(value, str) and value and "://" not in value
+        if is_relative and not Path(value).is_absolute():
             data[key] = str((base_dir / value).resolve())
     if not data.get("name"):
         ref = data.get("path") or data.get("manifest") or data.get("url") or f"source{where}"

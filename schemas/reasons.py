@@ -1,4 +1,7 @@
-"""Reason codes for rejects: one vocabulary across stages, so the report can count `dropped_{reason}`."""
+"""Reason codes for rejects: one vocabulary across stages.
+
+The report counts `dropped_{reason}` from these strings, so they never change meaning.
+"""
 
 from enum import StrEnum
 

@@ -1,0 +1,105 @@
+"""The ``speechcurate`` command line.
+
+Subcommands map onto the phases in DESIGN.md. Options that Beam understands (``--runner``,
+``--direct_num_workers``, ``--project`` ...) are passed through untouched to the Beam pipelines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipelines.config import ConfigError
+
+EPILOG = """\
+Any option not listed above is handed to Apache Beam as a pipeline option, for example:
+  --runner DirectRunner --direct_num_workers 2 --direct_running_mode multi_processing
+  --runner DataflowRunner --project P --region R --temp_location gs://B/tmp
+"""
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True,
+                   help="sources.yaml: the sources to read and per-stage settings")
+    p.add_argument("--out", required=True,
+                   help="run directory: a local path or an fsspec URL (gs://, s3://, memory://)")
+    p.add_argument("--asr-model", default=None,
+                   help="Whisper model for pseudo-labels: tiny.en (English only, fastest), base "
+                        "(multilingual; the default), or a CTranslate2 model directory. "
+                        "Overrides curate.asr.model in the config.")
+    p.add_argument("--force", action="store_true",
+                   help="redo phases even if RUN_DIR marks them complete")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="speechcurate",
+        description="Turn speech on the web into WebDataset shards for training speech models.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="crawl (if the config has web sources) then curate",
+                       description="Run every phase: crawl web sources, then curate all sources "
+                                   "into shards and manifests under --out.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p = sub.add_parser("curate", help="decode, segment, label and shard (no crawling)",
+                       description="Curate local sources and an existing crawl catalog in "
+                                   "RUN_DIR/catalog into shards and manifests.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p = sub.add_parser("crawl", help="fetch web sources into RUN_DIR/raw and RUN_DIR/catalog",
+                       description="Crawl the web sources of the config (rss, html, sitemap, "
+                                   "warc) into content-addressed blobs and a Parquet catalog.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p = sub.add_parser("report", help="(re)build RUN_DIR/report/index.html from the manifests")
+    p.add_argument("run_dir", help="a run directory written by `speechcurate run`")
+    p.add_argument("--compare", default=None, help="a second run directory to compare against")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("apache_beam", "faster_whisper", "urllib3", "fsspec"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        if args.command == "report":
+            from pipelines.report import build_report
+
+            path = build_report(args.run_dir, compare=args.compare)
+            print(f"report: {path}")
+            return 0
+        from pipelines.config import load_config
+
+        config = load_config(args.config)
+        if args.command in ("crawl", "run"):
+            from pipelines.crawl import has_web_sources, run_crawl
+
+            if args.command == "crawl" or has_web_sources(config):
+                run_crawl(config, args.out, beam_args, force=args.force)
+        if args.command in ("curate", "run"):
+            from pipelines.curate import run_curate
+
+            summary = run_curate(config, args.out, beam_args, asr_model=args.asr_model,
+                                 force=args.force)
+            print(summary.render())
+        return 0
+    except ConfigError as exc:
+        print(f"speechcurate: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"speechcurate: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
