@@ -1,46 +1,161 @@
 """Label decisions: which text a segment is trained on, or why it is dropped.
 
-Placeholder policy of the foundation: the source text when the segment has one, the
-pseudo-label otherwise; empty labels are rejected. Replaced by the full policy (LID agreement,
-hallucination detection, alignment of untimed transcripts) in the labels work.
+Two hooks called by the curate pipeline:
+
+* :func:`decide_segment` — before the shuffle, per segment: audio/text language policy,
+  hallucination flags, and the label choice for timed transcripts and segments with no
+  transcript. Rejected audio is never shuffled.
+* :func:`decide_recording` — after the shuffle, on all surviving segments of one recording:
+  alignment of an untimed transcript across its segments, and machine-generated transcript
+  detection over the whole recording's text (which can turn a "source" label into a pseudo-label
+  or a reject).
+
+Every decision is recorded as a verdict (``label.lid``, ``label.hallucination``,
+``label.machine_text``, ``label.alignment``, ``label.choice``) with its evidence; every segment
+that enters leaves kept or as a :class:`Reject` — also when the policy code itself fails.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from filters.alignment import align_transcript
+from filters.hallucination import pseudo_label_flags
+from filters.label_choice import choose_label
+from filters.label_config import LabelConfig
+from filters.lid_policy import decide_language
+from filters.machine_text import MachineVerdict, looks_machine_generated
 from schemas.reasons import Reason, Stage
 from schemas.records import Recording, Reject, Segment, Verdict
 
+__all__ = ["LabelConfig", "decide_recording", "decide_segment", "recording_machine_verdict"]
 
-@dataclass(frozen=True)
-class LabelConfig:
-    """Thresholds for label decisions."""
 
-    min_label_chars: int = 1  # a label shorter than this is rejected (empty_label)
-
-    def validate(self, where: str) -> None:
-        if self.min_label_chars < 0:
-            raise ValueError(f"{where}.min_label_chars: must be >= 0")
+def _choose(seg: Segment, config: LabelConfig, machine: MachineVerdict) -> Segment | Reject:
+    """Label choice for one segment whose language and task are already decided."""
+    flags = pseudo_label_flags(seg.pseudo_label, seg.duration, seg.language, seg.avg_logprob,
+                               seg.no_speech_prob, seg.compression_ratio, seg.speech_ratio, config)
+    choice = choose_label(seg.source_text, seg.pseudo_label, seg.language, seg.task,
+                          machine.machine, flags, seg.avg_logprob, config)
+    seg = replace(seg, cer=choice.cer, wer=choice.wer)
+    flag_text = "; ".join(f"{f.name}={f.detail}" for f in flags) or "none"
+    rejected_for_flags = choice.reason in (Reason.HALLUCINATION, Reason.LOW_ASR_CONFIDENCE)
+    seg = seg.with_verdict(Verdict("label.hallucination", not (flags and rejected_for_flags),
+                                   Reason.HALLUCINATION if flags and rejected_for_flags else "",
+                                   f"flags: {flag_text}"))
+    if choice.reason:
+        return Reject.for_segment(seg, Stage.LABEL, choice.reason, choice.detail)
+    return replace(seg, text=choice.text, label_source=choice.label_source).with_verdict(
+        Verdict("label.choice", True, "", f"{choice.label_source}: {choice.detail}"))
 
 
 def decide_segment(seg: Segment, config: LabelConfig) -> Segment | Reject:
-    """Per-segment decision, before the shuffle."""
-    if seg.source_text:
-        text, source = seg.source_text, "source"
-    else:
-        text, source = (seg.pseudo_label or "").strip(), "pseudo"
-    if len(text) < max(1, config.min_label_chars):
-        return Reject.for_segment(seg, Stage.LABEL, Reason.EMPTY_LABEL, "no source text and "
-                                  "an empty pseudo-label")
-    language = seg.audio_language or seg.text_language or seg.declared_language
-    prob = seg.audio_language_prob if seg.audio_language else seg.text_language_prob
-    return replace(seg, text=text, label_source=source, language=language, language_prob=prob
-                   ).with_verdict(Verdict("label", True, "", source))
+    """Per-segment decision, before the shuffle (see module docstring)."""
+    try:
+        return _decide_segment(seg, config)
+    except Exception as exc:  # a policy bug must not crash the job
+        return Reject.for_segment(seg, Stage.LABEL, Reason.LABEL_FAILED,
+                                  f"{type(exc).__name__}: {exc}")
+
+
+def _decide_segment(seg: Segment, config: LabelConfig) -> Segment | Reject:
+    has_text = bool((seg.source_text or "").strip())
+    lid = decide_language(
+        seg.audio_language, seg.audio_language_prob, seg.audio_language_probs,
+        seg.text_language if has_text else "", seg.text_language_prob if has_text else 0.0,
+        config, seg.declared_language)
+    seg = seg.with_verdict(Verdict("label.lid", not lid.reason, lid.reason,
+                                   f"{lid.language or '-'} {lid.task}: {lid.detail}"))
+    if lid.reason:
+        return Reject.for_segment(seg, Stage.LID, lid.reason, lid.detail)
+    seg = replace(seg, language=lid.language, language_prob=float(lid.prob), task=lid.task)
+    if seg.source_text_kind == "untimed":
+        # The label waits for the recording-wide alignment; only audio evidence decides now.
+        flags = [f for f in pseudo_label_flags(
+            seg.pseudo_label, seg.duration, seg.language, seg.avg_logprob, seg.no_speech_prob,
+            seg.compression_ratio, seg.speech_ratio, config) if f.audio]
+        if flags:
+            detail = "audio: " + "; ".join(f"{f.name}={f.detail}" for f in flags)
+            seg = seg.with_verdict(Verdict("label.hallucination", False, Reason.HALLUCINATION,
+                                           detail))
+            return Reject.for_segment(seg, Stage.LABEL, Reason.HALLUCINATION, detail)
+        return seg
+    machine = MachineVerdict(False, "")
+    if has_text and config.detect_machine_text:
+        machine = looks_machine_generated(seg.source_text, config.machine_min_chars,
+                                          config.machine_unbroken_chars)
+    return _choose(seg, config, machine)
+
+
+def recording_machine_verdict(
+    recording: Recording, segments: list[Segment], config: LabelConfig
+) -> MachineVerdict:
+    """Judge the recording's whole transcript (untimed text, cues, or segment texts)."""
+    if not config.detect_machine_text:
+        return MachineVerdict(False, "")
+    text = recording.transcript_text or " ".join(c.text for c in recording.cues)
+    if not text.strip():
+        text = " ".join(s.source_text or "" for s in segments)
+    return looks_machine_generated(text, config.machine_min_chars, config.machine_unbroken_chars)
 
 
 def decide_recording(
     recording: Recording, segments: list[Segment], config: LabelConfig
 ) -> tuple[list[Segment], list[Reject]]:
-    """Per-recording decision, after the shuffle: nothing recording-wide in the placeholder."""
-    return list(segments), []
+    """Per-recording decision, after the shuffle (see module docstring)."""
+    segments = sorted(segments, key=lambda s: s.index)
+    try:
+        return _decide_recording(recording, segments, config)
+    except Exception as exc:  # every segment must still leave as a Reject
+        detail = f"{type(exc).__name__}: {exc}"
+        return [], [Reject.for_segment(s, Stage.LABEL, Reason.LABEL_FAILED, detail)
+                    for s in segments]
+
+
+def _decide_recording(
+    recording: Recording, segments: list[Segment], config: LabelConfig
+) -> tuple[list[Segment], list[Reject]]:
+    machine = recording_machine_verdict(recording, segments, config)
+    machine_verdict = Verdict("label.machine_text", not machine.machine,
+                              Reason.MACHINE_TRANSCRIPT if machine.machine else "",
+                              machine.reason or "looks human")
+    kept: list[Segment] = []
+    rejects: list[Reject] = []
+    untimed = [s for s in segments if s.source_text_kind == "untimed"]
+    transcript = recording.transcript_text or ""
+    if untimed and not transcript.strip():
+        # "untimed" without any text: nothing to align, so they are segments without a source.
+        for seg in untimed:
+            out = _choose(replace(seg, source_text=None), config, machine)
+            (rejects if isinstance(out, Reject) else kept).append(out)
+    elif untimed:
+        adjacent = [b.index == a.index + 1 for a, b in zip(untimed, untimed[1:], strict=False)]
+        slices = align_transcript(transcript, [s.pseudo_label for s in untimed], adjacent,
+                                  config.max_align_error, config.min_align_matches)
+        for seg, piece in zip(untimed, slices, strict=True):
+            detail = (f"matches={piece.matches} errors={piece.errors} words={piece.words} "
+                      f"error_rate={piece.error_rate:.2f}")
+            if piece.text is None:
+                seg = seg.with_verdict(Verdict("label.alignment", False, Reason.UNALIGNED_TEXT,
+                                               f"{piece.reason}; {detail}"))
+                rejects.append(Reject.for_segment(seg, Stage.LABEL, Reason.UNALIGNED_TEXT,
+                                                  f"{piece.reason}; {detail}"))
+                continue
+            seg = replace(seg, source_text=piece.text).with_verdict(
+                Verdict("label.alignment", True, "", detail)).with_verdict(machine_verdict)
+            out = _choose(seg, config, machine)
+            (rejects if isinstance(out, Reject) else kept).append(out)
+    for seg in segments:
+        if seg.source_text_kind == "untimed":
+            continue
+        if not (seg.source_text or "").strip():
+            kept.append(seg)
+            continue
+        seg = seg.with_verdict(machine_verdict)
+        if machine.machine and seg.label_source in ("source", "translation"):
+            out = _choose(replace(seg, text="", label_source="none"), config, machine)
+            (rejects if isinstance(out, Reject) else kept).append(out)
+        else:
+            kept.append(seg)
+    kept.sort(key=lambda s: s.index)
+    return kept, rejects

@@ -54,6 +54,8 @@ class Reason(StrEnum):
     LOW_ASR_CONFIDENCE = "low_asr_confidence"
     UNALIGNED_TEXT = "unaligned_text"
     HALLUCINATION = "hallucination"
+    MACHINE_TRANSCRIPT = "machine_transcript"
+    LABEL_FAILED = "label_failed"
     ASR_FAILED = "asr_failed"
     # quality / privacy / dedup
     LOW_QUALITY = "low_quality"

@@ -1,0 +1,80 @@
+"""Thresholds of the label decisions, in one frozen dataclass.
+
+Pure (no pipelines import): ``validate`` raises ``ValueError`` naming the field, and the run config
+machinery wraps it into a ``ConfigError``. Defaults follow the Whisper paper and openai-whisper's
+``transcribe`` (compression ratio 2.4, log-probability -1.0, no-speech 0.6) where one applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """Every threshold used to decide a segment's language, label and hallucination flags."""
+
+    # --- basic label checks
+    min_label_chars: int = 1  # a chosen label with fewer normalised characters is empty_label
+    # --- language identification policy (filters/lid_policy.py)
+    min_audio_language_prob: float = 0.5  # audio LID below this counts as no audio evidence
+    min_text_language_prob: float = 0.5  # text LID below this counts as no text evidence
+    lid_agree_min_prob: float = 0.05  # text language agrees if audio LID gives it at least this
+    allow_translation: bool = True  # English text on non-English audio becomes task=translate
+    min_translation_audio_prob: float = 0.8  # audio LID needed to call a pair a translation
+    fallback_language: str = ""  # assumed when no vote is confident ("en" for English-only ASR)
+    require_language: bool = True  # reject (lid_low_confidence) when no language is confident
+    # --- agreement between source text and pseudo-label (filters/agreement.py)
+    max_cer: float = 0.25  # source text is used when its CER vs the pseudo-label is at most this
+    # --- pseudo-label confidence (filters/label_choice.py)
+    min_pseudo_avg_logprob: float = -0.8  # a pseudo-label needs at least this mean log-prob
+    # --- machine-generated transcripts (filters/machine_text.py)
+    detect_machine_text: bool = True  # treat machine-looking transcripts as missing
+    machine_min_chars: int = 60  # shorter transcripts are too short to judge
+    machine_unbroken_chars: int = 500  # this many chars without sentence punctuation is machine
+    # --- untimed transcript alignment (filters/alignment.py)
+    max_align_error: float = 0.35  # per-segment edit share vs its text slice before rejection
+    min_align_matches: int = 1  # a segment needs at least this many exactly matched words
+    # --- hallucination flags (filters/hallucination.py)
+    max_compression_ratio: float = 2.4  # gzip compression ratio above this is repetitive text
+    min_avg_logprob: float = -1.0  # mean token log-probability below this is a flag
+    max_no_speech_prob: float = 0.6  # no-speech prob above this AND low log-prob is a flag
+    hard_no_speech_prob: float = 0.95  # no-speech prob above this is a flag on its own
+    repeat_ngram: int = 3  # length of the word n-grams checked for repetition loops
+    max_ngram_repeats: int = 4  # an n-gram occurring this many times or more is a flag
+    min_unique_word_share: float = 0.4  # unique words / words below this is a flag ...
+    unique_share_min_words: int = 8  # ... only checked on texts with at least this many words
+    max_chars_per_second: float = 30.0  # label characters (no spaces) per second above this
+    max_word_chars: int = 25  # a space-delimited word this long or longer is a flag
+    check_phrases: bool = True  # flag known hallucination phrases (subtitle credits, outros)
+    extra_phrases: tuple[str, ...] = ()  # more phrases to flag, in any language
+    min_speech_ratio: float = 0.1  # text on a segment with less VAD speech than this is a flag
+
+    def validate(self, where: str) -> None:
+        """Raise ValueError naming ``where.field`` for the first out-of-range value."""
+
+        def need(cond: bool, name: str, msg: str) -> None:
+            if not cond:
+                raise ValueError(f"{where}.{name}: {msg}")
+
+        for name in ("min_audio_language_prob", "min_text_language_prob", "lid_agree_min_prob",
+                     "min_translation_audio_prob", "max_no_speech_prob", "hard_no_speech_prob",
+                     "min_unique_word_share", "min_speech_ratio"):
+            value = getattr(self, name)
+            need(0.0 <= value <= 1.0, name, f"must be in [0, 1], got {value!r}")
+        need(self.min_label_chars >= 0, "min_label_chars", "must be >= 0")
+        need(self.max_cer >= 0, "max_cer", "must be >= 0")
+        need(self.max_align_error >= 0, "max_align_error", "must be >= 0")
+        need(self.min_align_matches >= 0, "min_align_matches", "must be >= 0")
+        need(self.min_pseudo_avg_logprob <= 0, "min_pseudo_avg_logprob", "must be <= 0")
+        need(self.min_avg_logprob <= 0, "min_avg_logprob", "must be <= 0")
+        need(self.max_compression_ratio > 0, "max_compression_ratio", "must be > 0")
+        need(self.machine_min_chars >= 0, "machine_min_chars", "must be >= 0")
+        need(self.machine_unbroken_chars > 0, "machine_unbroken_chars", "must be > 0")
+        need(self.repeat_ngram >= 1, "repeat_ngram", "must be >= 1")
+        need(self.max_ngram_repeats >= 2, "max_ngram_repeats", "must be >= 2")
+        need(self.unique_share_min_words >= 1, "unique_share_min_words", "must be >= 1")
+        need(self.max_chars_per_second > 0, "max_chars_per_second", "must be > 0")
+        need(self.max_word_chars >= 2, "max_word_chars", "must be >= 2")
+        need(all(isinstance(p, str) and p.strip() for p in self.extra_phrases), "extra_phrases",
+             "must be non-empty strings")
