@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from filters.label_config import LabelConfig
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
 
@@ -140,6 +141,7 @@ class CurateConfig:
     segment: SegmentConfig = field(default_factory=SegmentConfig)
     lid: LidConfig = field(default_factory=LidConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
+    labels: LabelConfig = field(default_factory=LabelConfig)  # label policy (filters/label_config)
     shards: ShardConfig = field(default_factory=ShardConfig)
 
 
