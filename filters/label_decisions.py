@@ -116,9 +116,9 @@ def _decide_recording(
     recording: Recording, segments: list[Segment], config: LabelConfig
 ) -> tuple[list[Segment], list[Reject]]:
     machine = recording_machine_verdict(recording, segments, config)
-    machine_verdict = Verdict("label.machine_text", not machine.machine,
-                              Reason.MACHINE_TRANSCRIPT if machine.machine else "",
-                              machine.reason or "looks human")
+    # A detection, not a drop: the segment may still be kept with its pseudo-label.
+    machine_verdict = Verdict("label.machine_text", True, "",
+                              f"machine: {machine.reason}" if machine.machine else "human")
     kept: list[Segment] = []
     rejects: list[Reject] = []
     untimed = [s for s in segments if s.source_text_kind == "untimed"]
