@@ -1,0 +1,135 @@
+"""HTML pages: media elements paired with their caption tracks, and links to follow.
+
+``<audio>``/``<video>`` (with ``src`` or ``<source>`` children) pair with their own
+``<track kind="captions|subtitles">`` elements; plain links to audio files pair with links to
+transcript files of the same stem. Links to feeds, sitemaps and further pages are returned for
+the crawler to follow within its depth and domain limits.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from filters.web.feeds import MEDIA_EXTENSIONS, is_media, language_tag
+from filters.web.transcript_formats import best_first, transcript_format_for
+from filters.web.urls import BadUrl, canonicalize_url, url_extension
+from schemas.records import SourceItem
+
+TRANSCRIPT_EXTENSIONS = frozenset({"vtt", "srt", "txt"})
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json",
+                        "application/xml", "text/xml"})
+
+
+class PageError(ValueError):
+    """The bytes are not a parsable HTML page (reason malformed_document)."""
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    media: tuple[SourceItem, ...] = ()
+    pages: tuple[str, ...] = ()
+    feeds: tuple[str, ...] = ()
+    sitemaps: tuple[str, ...] = ()
+    title: str = ""
+
+
+def _stem(url: str) -> str:
+    path = urlsplit(url).path
+    return posixpath.splitext(path)[0]
+
+
+def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks:
+    """Extract media items and links from an HTML page; raises :class:`PageError`."""
+    import lxml.html
+    from lxml.etree import LxmlError, ParserError
+
+    try:
+        doc = lxml.html.document_fromstring(data)
+    except (ParserError, LxmlError, ValueError) as exc:
+        raise PageError(f"invalid HTML: {exc}") from exc
+    base = page_url
+    for b in doc.xpath("//base[@href]"):
+        try:
+            base = canonicalize_url(b.get("href"), page_url)
+        except BadUrl:
+            pass
+        break
+
+    def canon(href: str | None) -> str:
+        if not href:
+            return ""
+        try:
+            return canonicalize_url(href, base)
+        except BadUrl:
+            return ""
+
+    title = " ".join((doc.findtext(".//title") or "").split())
+    page_lang = language_tag(doc.get("lang", ""))
+    licence = ""
+    for el in doc.xpath("//link[@rel='license'][@href] | //a[@rel='license'][@href]"):
+        licence = canon(el.get("href")) or el.get("href")
+        break
+
+    media: dict[str, SourceItem] = {}
+
+    def add(url: str, tracks: list[tuple[str, str]], lang: str, item_title: str) -> None:
+        if not url or url in media:
+            return
+        pairs = best_first(tracks)
+        media[url] = SourceItem(
+            media_url=url, source_name="", page_url=page_url,
+            transcript_urls=tuple(u for u, _ in pairs),
+            transcript_formats=tuple(f for _, f in pairs),
+            licence=licence, declared_language=lang or page_lang,
+            title=item_title or title, discovered_at=discovered_at,
+        )
+
+    for el in doc.xpath("//audio | //video"):
+        tracks, lang = [], ""
+        for tr in el.xpath(".//track[@src]"):
+            if (tr.get("kind") or "subtitles").lower() not in ("captions", "subtitles"):
+                continue
+            url = canon(tr.get("src"))
+            fmt = transcript_format_for(url, tr.get("type") or "") or "vtt"  # <track> is WebVTT
+            if url:
+                tracks.append((url, fmt))
+                lang = lang or language_tag(tr.get("srclang") or "")
+        srcs = [el.get("src")] + [s.get("src") for s in el.xpath(".//source")]
+        for src in srcs:
+            url = canon(src)
+            if url:
+                add(url, tracks, lang, el.get("title") or "")
+                break  # the <source> alternatives are one recording in several encodings
+
+    links = [(canon(a.get("href")), (a.get("type") or "").lower()) for a in doc.xpath("//a[@href]")]
+    transcript_links = {}
+    for url, mime in links:
+        if url and url_extension(url) in TRANSCRIPT_EXTENSIONS:
+            transcript_links.setdefault(_stem(url), []).append(
+                (url, transcript_format_for(url, mime)))
+    pages, feeds, sitemaps = [], [], []
+    for url, mime in links:
+        if not url:
+            continue
+        ext = url_extension(url)
+        if is_media(url, mime) and (mime or ext in MEDIA_EXTENSIONS):
+            add(url, transcript_links.get(_stem(url), []), "", "")
+        elif mime in FEED_TYPES or ext in ("rss", "atom"):
+            feeds.append(url)
+        elif "sitemap" in url.rsplit("/", 1)[-1].lower() and ext in ("xml", "gz"):
+            sitemaps.append(url)
+        elif ext in ("", "html", "htm", "php", "asp", "aspx") and url not in pages:
+            pages.append(url)
+    for el in doc.xpath("//link[@rel='alternate'][@href]"):
+        url = canon(el.get("href"))
+        if url and (el.get("type") or "").lower() in FEED_TYPES:
+            feeds.append(url)
+    for el in doc.xpath("//link[@rel='sitemap'][@href]"):
+        url = canon(el.get("href"))
+        if url:
+            sitemaps.append(url)
+    return PageLinks(media=tuple(media.values()), pages=tuple(pages),
+                     feeds=tuple(dict.fromkeys(feeds)), sitemaps=tuple(dict.fromkeys(sitemaps)),
+                     title=title)
