@@ -31,11 +31,16 @@ class AlignedSlice(NamedTuple):
     reason: str  # "" when aligned, otherwise why not
 
 
+def _is_mark(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"  # punctuation or symbol
+
+
 def _extend(text: str, start: int, end: int) -> tuple[int, int]:
-    """Grow a token span to the surrounding whitespace, keeping attached punctuation."""
-    while start > 0 and not text[start - 1].isspace():
+    """Grow a token span over attached punctuation: opening marks before, any marks after."""
+    while start > 0 and (unicodedata.category(text[start - 1]) in ("Ps", "Pi", "Sc")
+                         or text[start - 1] in "\"'¿¡«"):
         start -= 1
-    while end < len(text) and not text[end].isspace():
+    while end < len(text) and _is_mark(text[end]):
         end += 1
     return start, end
 
