@@ -28,6 +28,9 @@ class TranscriptError(ValueError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self):  # keep (reason, detail) across process boundaries
+        return (type(self), (self.reason, self.detail))
+
 
 @dataclass(frozen=True)
 class Transcript:

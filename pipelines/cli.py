@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.config import load_config
 
         config = load_config(args.config)
-        if args.command in ("crawl", "run"):
-            from pipelines.crawl import has_web_sources, run_crawl
+        web = any(getattr(s, "type", "local") != "local" for s in config.sources)
+        if args.command == "crawl" or (args.command == "run" and web):
+            from pipelines.crawl import run_crawl
 
-            if args.command == "crawl" or has_web_sources(config):
-                run_crawl(config, args.out, beam_args, force=args.force)
+            run_crawl(config, args.out, beam_args, force=args.force)
         if args.command in ("curate", "run"):
             from pipelines.curate import run_curate
 

@@ -106,7 +106,7 @@ class AsrConfig:
     """Whisper pseudo-labelling through faster-whisper / CTranslate2."""
 
     model: str = "base"  # tiny.en | base | a CTranslate2 model directory
-    compute_type: str = "int8"  # CTranslate2 compute type: int8, int8_float16, float16, float32
+    compute_type: str = "auto"  # CTranslate2 compute type; auto: int8 on CPU, float16 on GPU
     device: str = "auto"  # cpu | cuda | auto
     cpu_threads: int = 0  # 0: one thread per available core
     batch_size: int = 8  # segments per encoder/decoder batch (across recordings)

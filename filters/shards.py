@@ -1,0 +1,78 @@
+"""Deterministic WebDataset tar writing (no Beam).
+
+Samples are written as ``KEY.flac`` + ``KEY.json`` in sorted key order with fixed metadata
+(mtime, owner, mode), so the same segments always give byte-identical shards. The md5 and size
+are computed while writing, so nobody has to read a shard back to index it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from schemas.keys import validate_key
+
+FIXED_MTIME = 946_684_800  # 2000-01-01T00:00:00Z
+
+
+class _HashingWriter(io.RawIOBase):
+    """A write-only stream that forwards to ``target`` and keeps an md5 and a byte count."""
+
+    def __init__(self, target: BinaryIO):
+        self.target = target
+        self.md5 = hashlib.md5()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.target.write(view)
+        self.md5.update(view)
+        self.size += len(view)
+        return len(view)
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    nsamples: int
+    filesize: int
+    md5sum: str
+
+
+def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    info.mtime = FIXED_MTIME
+    info.mode = 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    tar.addfile(info, io.BytesIO(payload))
+
+
+def write_tar(fileobj: BinaryIO, samples: Iterable[tuple[str, bytes, dict[str, Any]]]) -> ShardInfo:
+    """Write (key, flac bytes, metadata) samples, in the order given, as one tar stream."""
+    sink = _HashingWriter(fileobj)
+    n = 0
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
+        for key, flac, meta in samples:
+            validate_key(key)
+            _add(tar, f"{key}.flac", flac)
+            _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False,
+                                                default=_json_default).encode("utf-8"))
+            n += 1
+    return ShardInfo(n, sink.size, sink.md5.hexdigest())
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,169 @@
+"""Voice-activity segmentation with webrtcvad into utterances of at most 30 s.
+
+Whisper sees 30 s windows, so every segment must fit in one; we cut at pauses (the longest
+silence available) rather than at fixed offsets so words are not chopped. When the transcript is
+timed (VTT/SRT cues), segments are built from whole cues so each segment's source text is exactly
+the cues it spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from schemas.records import SAMPLE_RATE, Cue
+
+
+class SegmentParams(Protocol):
+    aggressiveness: int
+    frame_ms: int
+    min_speech_s: float
+    min_silence_s: float
+    pad_s: float
+    max_s: float
+    target_s: float
+    min_segment_s: float
+    respect_cues: bool
+
+
+@dataclass(frozen=True)
+class SpeechSpan:
+    start: float
+    end: float
+    speech_ratio: float
+    source_text: str | None = None  # the cue text covering this span (timed transcripts)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def speech_frames(samples: np.ndarray, aggressiveness: int, frame_ms: int) -> np.ndarray:
+    """One boolean per frame: does webrtcvad call it speech?"""
+    import webrtcvad
+
+    vad = webrtcvad.Vad(aggressiveness)
+    frame_len = SAMPLE_RATE * frame_ms // 1000
+    n = len(samples) // frame_len
+    pcm = (np.clip(samples[: n * frame_len], -1, 1) * 32767).astype("<i2")
+    flags = np.zeros(n, dtype=bool)
+    raw = pcm.tobytes()
+    step = frame_len * 2
+    for i in range(n):
+        flags[i] = vad.is_speech(raw[i * step:(i + 1) * step], SAMPLE_RATE)
+    return flags
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of consecutive True values."""
+    if len(flags) == 0:
+        return []
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def speech_regions(flags: np.ndarray, frame_s: float, min_silence_s: float,
+                   min_speech_s: float) -> list[tuple[int, int]]:
+    """Speech runs with short pauses bridged and very short blips dropped (frame indices)."""
+    regions: list[list[int]] = []
+    max_gap = int(round(min_silence_s / frame_s))
+    for a, b in _runs(flags):
+        if regions and a - regions[-1][1] < max_gap:
+            regions[-1][1] = b
+        else:
+            regions.append([a, b])
+    min_len = int(round(min_speech_s / frame_s))
+    return [(a, b) for a, b in regions if b - a >= max(1, min_len)]
+
+
+def _split_long(a: int, b: int, flags: np.ndarray, energy: np.ndarray, max_f: int,
+                target_f: int) -> list[tuple[int, int]]:
+    """Split frames [a, b) into pieces of at most max_f, cutting at the quietest frame."""
+    out = []
+    while b - a > max_f:
+        lo, hi = a + max(1, target_f // 2), a + max_f
+        window = energy[lo:hi] + np.where(flags[lo:hi], 1e3, 0.0)  # prefer non-speech frames
+        cut = lo + int(np.argmin(window))
+        out.append((a, cut))
+        a = cut
+    out.append((a, b))
+    return out
+
+
+def _frame_energy(samples: np.ndarray, frame_len: int, n: int) -> np.ndarray:
+    frames = samples[: n * frame_len].reshape(n, frame_len) if n else np.zeros((0, frame_len))
+    return np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)) if n else np.zeros(0)
+
+
+def segment_speech(samples: np.ndarray, params: SegmentParams,
+                   cues: tuple[Cue, ...] = ()) -> list[SpeechSpan]:
+    """Cut a recording into speech spans of at most ``params.max_s`` seconds."""
+    frame_s = params.frame_ms / 1000.0
+    flags = speech_frames(samples, params.aggressiveness, params.frame_ms)
+    frame_len = SAMPLE_RATE * params.frame_ms // 1000
+    energy = _frame_energy(samples, frame_len, len(flags))
+    total_s = len(samples) / SAMPLE_RATE
+    if cues and params.respect_cues:
+        return _spans_from_cues(cues, flags, energy, frame_s, total_s, params)
+    regions = speech_regions(flags, frame_s, params.min_silence_s, params.min_speech_s)
+    max_f = int(params.max_s / frame_s) - int(2 * params.pad_s / frame_s)
+    target_f = int(params.target_s / frame_s)
+    pieces: list[tuple[int, int]] = []
+    for a, b in regions:
+        pieces.extend(_split_long(a, b, flags, energy, max_f, target_f))
+    merged: list[list[int]] = []
+    for a, b in pieces:
+        if merged and b - merged[-1][0] <= target_f:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [_span(a * frame_s, b * frame_s, flags, frame_s, total_s, params.pad_s, params.max_s)
+            for a, b in merged]
+
+
+def _span(start: float, end: float, flags: np.ndarray, frame_s: float, total_s: float,
+          pad_s: float, max_s: float, text: str | None = None) -> SpeechSpan:
+    start = max(0.0, start - pad_s)
+    end = min(total_s, end + pad_s, start + max_s)
+    a, b = int(start / frame_s), max(int(start / frame_s) + 1, int(end / frame_s))
+    ratio = float(np.mean(flags[a:b])) if b <= len(flags) and b > a else 0.0
+    return SpeechSpan(round(start, 3), round(end, 3), round(ratio, 4), text)
+
+
+def _spans_from_cues(cues: tuple[Cue, ...], flags: np.ndarray, energy: np.ndarray,
+                     frame_s: float, total_s: float, params: SegmentParams) -> list[SpeechSpan]:
+    """Group consecutive cues into spans of at most target_s; cut only between cues.
+
+    A single cue longer than max_s cannot be split without guessing where its words fall, so it
+    is cut at pauses and its pieces carry no source text (they keep only a pseudo-label).
+    """
+    spans: list[SpeechSpan] = []
+    group: list[Cue] = []
+
+    def flush() -> None:
+        if group:
+            text = " ".join(c.text for c in group).strip()
+            spans.append(_span(group[0].start, group[-1].end, flags, frame_s, total_s, 0.0,
+                               params.max_s, text))
+            group.clear()
+
+    for cue in sorted(cues, key=lambda c: c.start):
+        start, end = max(0.0, cue.start), min(total_s, cue.end)
+        if end <= start:
+            continue
+        if end - start > params.max_s:
+            flush()
+            a, b = int(start / frame_s), int(end / frame_s)
+            for pa, pb in _split_long(a, b, flags, energy, int(params.max_s / frame_s),
+                                      int(params.target_s / frame_s)):
+                spans.append(_span(pa * frame_s, pb * frame_s, flags, frame_s, total_s, 0.0,
+                                   params.max_s, None))
+            continue
+        if group and end - group[0].start > params.target_s:
+            flush()
+        group.append(Cue(start, end, cue.text))
+    flush()
+    return spans

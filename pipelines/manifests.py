@@ -1,0 +1,149 @@
+"""Finalising a curate run on the launcher: rename shard parts into their final names, write the
+manifests (``shards.json``, ``segments.parquet``, ``rejects.parquet``) and ``stats.json``.
+
+Everything here reads thin rows only (no audio), so it stays cheap at any scale.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+from collections import defaultdict
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines import io as sio
+from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA
+from schemas.keys import shard_name
+from schemas.reasons import Stage
+
+RECORDING_STAGES = (Stage.SOURCE, Stage.CRAWL, Stage.DECODE)
+SEGMENT_STAGES = (Stage.SEGMENT, Stage.LID, Stage.ASR, Stage.LABEL, Stage.QUALITY, Stage.PII,
+                  Stage.DEDUP, Stage.SHARD)
+
+
+def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row[key], row)
+    return [seen[k] for k in sorted(seen)]
+
+
+def write_parquet(uri: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+    buf = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+    sio.write_bytes_atomic(uri, buf.getvalue())
+
+
+def finalize_shards(shards_dir: str, parts: list[dict[str, Any]],
+                    segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rename parts (sorted) to shard-NNNNNN.tar; point segment rows at the final names."""
+    parts = _unique(parts, "part")
+    mapping = {}
+    shardlist = []
+    for i, part in enumerate(parts):
+        final = shard_name(i)
+        mapping[part["part"]] = final
+        fs, src = sio.fs_and_path(sio.join(shards_dir, part["part"]))
+        fs.mv(src, posixpath.join(posixpath.dirname(src), final))
+        shardlist.append({"url": f"../shards/{final}", "nsamples": part["nsamples"],
+                          "filesize": part["filesize"], "md5sum": part["md5sum"]})
+    for row in segments:
+        row["shard"] = mapping[row["shard"]]
+    return shardlist
+
+
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600.0, 6)
+
+
+def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any]],
+                  rejects: list[dict[str, Any]], shardlist: list[dict[str, Any]],
+                  run_info: dict[str, Any]) -> dict[str, Any]:
+    """Counts and hours entering and leaving each stage, by reason, language and source."""
+    rec_rejects = [r for r in rejects if r["stage"] in RECORDING_STAGES]
+    seg_level = [r for r in rejects if r["start"] is not None]
+    no_speech = [r for r in rejects if r["stage"] == Stage.SEGMENT and r["start"] is None]
+    transcript = [r for r in rejects if r["stage"] == Stage.TRANSCRIPT]
+
+    def tally(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = defaultdict(lambda: {"count": 0, "hours": 0.0})
+        for r in rows:
+            out[r["reason"]]["count"] += 1
+            out[r["reason"]]["hours"] += r["duration"] or 0.0
+        return {k: {"count": int(v["count"]), "hours": _hours(v["hours"])}
+                for k, v in sorted(out.items())}
+
+    decoded_s = sum(r["duration"] for r in recordings)
+    n_in = len(recordings) + len(rec_rejects)
+    stages = []
+    for stage in RECORDING_STAGES:
+        rows = [r for r in rec_rejects if r["stage"] == stage]
+        if rows or stage == Stage.DECODE:
+            stages.append({"stage": str(stage), "unit": "recordings", "rejected": tally(rows)})
+    stages[-1]["in"] = {"count": n_in, "hours": _hours(decoded_s)}
+    stages[-1]["out"] = {"count": len(recordings), "hours": _hours(decoded_s)}
+    created = [*segments, *seg_level]
+    cur_n, cur_s = len(created), sum((r["end"] - r["start"]) for r in created)
+    stages.append({
+        "stage": str(Stage.SEGMENT), "unit": "segments",
+        "in": {"count": len(recordings), "hours": _hours(decoded_s)},
+        "rejected": tally(no_speech + [r for r in seg_level if r["stage"] == Stage.SEGMENT]),
+    })
+    too_short = [r for r in seg_level if r["stage"] == Stage.SEGMENT]
+    cur_n -= len(too_short)
+    cur_s -= sum(r["duration"] for r in too_short)
+    stages[-1]["out"] = {"count": cur_n, "hours": _hours(cur_s)}
+    for stage in SEGMENT_STAGES[1:]:
+        rows = [r for r in seg_level if r["stage"] == stage]
+        entry = {"stage": str(stage), "unit": "segments", "in": {"count": cur_n,
+                                                                  "hours": _hours(cur_s)}}
+        cur_n -= len(rows)
+        cur_s -= sum(r["duration"] for r in rows)
+        entry["out"] = {"count": cur_n, "hours": _hours(cur_s)}
+        entry["rejected"] = tally(rows)
+        stages.append(entry)
+    by_source: dict[str, dict[str, float]] = defaultdict(lambda: {"recordings": 0, "hours": 0.0})
+    for r in recordings + rec_rejects:
+        by_source[r["source_name"]]["recordings"] += 1
+        by_source[r["source_name"]]["hours"] += r["duration"] or 0.0
+    languages: dict[str, dict[str, float]] = defaultdict(lambda: {"segments": 0, "hours": 0.0})
+    for s in segments:
+        languages[s["language"] or "unknown"]["segments"] += 1
+        languages[s["language"] or "unknown"]["hours"] += s["duration"]
+    by_reason: dict[str, int] = defaultdict(int)
+    for r in rejects:
+        by_reason[r["reason"]] += 1
+    return {
+        "run": run_info,
+        "input": {"recordings": n_in, "hours": _hours(decoded_s), "sources": {
+            k: {"recordings": int(v["recordings"]), "hours": _hours(v["hours"])}
+            for k, v in sorted(by_source.items())}},
+        "stages": stages,
+        "transcripts": {"rejected": tally(transcript)},
+        "kept": {"segments": len(segments), "hours": _hours(sum(s["duration"] for s in segments)),
+                 "recordings": len({s["recording_id"] for s in segments})},
+        "rejects": {"count": len(rejects), "by_reason": dict(sorted(by_reason.items()))},
+        "shards": {"count": len(shardlist), "bytes": sum(s["filesize"] for s in shardlist)},
+        "languages": {k: {"segments": int(v["segments"]), "hours": _hours(v["hours"])}
+                      for k, v in sorted(languages.items())},
+    }
+
+
+def write_manifests(run_dir: str, segments: list[dict[str, Any]], rejects: list[dict[str, Any]],
+                    shardlist: list[dict[str, Any]], stats: dict[str, Any]) -> None:
+    manifest = sio.join(run_dir, "manifest")
+    write_parquet(sio.join(manifest, "segments.parquet"), segments, SEGMENT_SCHEMA)
+    write_parquet(sio.join(manifest, "rejects.parquet"), rejects, REJECT_SCHEMA)
+    index = {"__kind__": "wids-shard-index-v1", "wids_version": 1,
+             "name": posixpath.basename(run_dir.rstrip("/")), "shardlist": shardlist}
+    sio.write_text_atomic(sio.join(manifest, "shards.json"), json.dumps(index, indent=2))
+    sio.write_text_atomic(sio.join(run_dir, "stats.json"), json.dumps(stats, indent=2))
+
+
+def unique_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Rows with duplicate ``key`` removed (retried bundles), sorted by ``key``."""
+    return _unique(rows, key)

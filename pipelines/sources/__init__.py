@@ -1,0 +1,1 @@
+"""Readers that turn configured sources into Recording records."""

@@ -1,0 +1,1 @@
+"""Beam stages: thin PTransform/DoFn wrappers around the pure code in filters/."""
