@@ -61,8 +61,8 @@ def iter_payloads(stream: BinaryIO, max_bytes: int) -> Iterator[WarcPayload]:
             )
     except ArchiveLoadFailed as exc:
         raise WarcError(f"unreadable archive: {exc}") from exc
-    except (OSError, EOFError, ValueError) as exc:
-        raise WarcError(f"archive ends abruptly: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - warcio raises anything on hostile archives
+        raise WarcError(f"archive is corrupt or truncated: {type(exc).__name__}: {exc}") from exc
 
 
 def stem_key(url: str) -> str:

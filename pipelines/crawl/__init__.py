@@ -1,0 +1,1 @@
+"""Crawl phase (placeholder; filled in below)."""

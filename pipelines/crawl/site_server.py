@@ -1,0 +1,126 @@
+"""A tiny threaded HTTP server on 127.0.0.1 serving an in-memory site.
+
+Used by the demo (a real crawl of a local website), by tests (a fixture site with hostile
+routes) and by the crawl benchmark (it logs every request with its arrival time, which is how
+politeness delays are measured). Routes are static :class:`Page`s or callables that write the
+response themselves, so a test can misbehave on purpose (drip bytes, lie about lengths ...).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes
+    content_type: str = "application/octet-stream"
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    etag: str = ""  # answer If-None-Match with 304 when it matches
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class RequestLog:
+    entries: list[tuple[float, str, str]] = field(default_factory=list)  # (time, path, UA)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, path: str, agent: str) -> None:
+        with self.lock:
+            self.entries.append((time.monotonic(), path, agent))
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [p for _, p, _ in self.entries]
+
+
+class SiteServer:
+    """The running server: ``url(path)`` builds absolute URLs, ``log`` lists requests."""
+
+    def __init__(self, routes: dict[str, Page | Handler]):
+        self.routes = routes
+        self.log = RequestLog()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def base(self) -> str:
+        assert self._httpd is not None
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = urlsplit(self.path).path
+                server.log.add(self.path, self.headers.get("User-Agent", ""))
+                route = server.routes.get(path)
+                try:
+                    if route is None:
+                        self._send(Page(b"<html><body>not found</body></html>", "text/html", 404))
+                    elif isinstance(route, Page):
+                        self._send(route)
+                    else:
+                        route(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _send(self, page: Page) -> None:
+                if page.etag and self.headers.get("If-None-Match") == page.etag:
+                    self.send_response(304)
+                    self.send_header("ETag", page.etag)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(page.status)
+                self.send_header("Content-Type", page.content_type)
+                self.send_header("Content-Length", str(len(page.body)))
+                if page.etag:
+                    self.send_header("ETag", page.etag)
+                for k, v in page.headers:
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(page.body)
+
+        return _Handler
+
+    def start(self) -> SiteServer:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, daemon=True,
+                         kwargs={"poll_interval": 0.05}).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+
+@contextmanager
+def serve(routes: dict[str, Page | Handler]) -> Iterator[SiteServer]:
+    """Serve ``routes`` on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
+    server = SiteServer(routes).start()
+    try:
+        yield server
+    finally:
+        server.stop()
