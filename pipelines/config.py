@@ -16,6 +16,7 @@ import yaml
 from filters.label_config import LabelConfig
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
+from pipelines.crawl.config import WEB_SOURCE_TYPES, CrawlConfig
 
 __all__ = ["ConfigError", "RunConfig", "build", "load_config", "parse_config"]
 
@@ -43,7 +44,7 @@ class LocalSourceConfig:
 
 
 # Source type name -> config class. Other source families register here.
-SOURCE_TYPES: dict[str, type] = {"local": LocalSourceConfig}
+SOURCE_TYPES: dict[str, type] = {"local": LocalSourceConfig, **WEB_SOURCE_TYPES}
 
 
 # --------------------------------------------------------------------------- stages
@@ -149,6 +150,7 @@ class CurateConfig:
 class RunConfig:
     sources: tuple[Any, ...]
     curate: CurateConfig = field(default_factory=CurateConfig)
+    crawl: CrawlConfig = field(default_factory=CrawlConfig)
 
 
 # --------------------------------------------------------------------------- building
@@ -185,7 +187,8 @@ def parse_config(data: Any, base_dir: Path | None = None) -> RunConfig:
     dupes = sorted({n for n in names if names.count(n) > 1})
     _check(not dupes, "sources", f"source names must be unique; repeated: {', '.join(dupes)}")
     curate = build(CurateConfig, data.get("curate"), "curate")
-    return RunConfig(sources=built, curate=curate)
+    crawl = build(CrawlConfig, data.get("crawl"), "crawl")
+    return RunConfig(sources=built, curate=curate, crawl=crawl)
 
 
 def load_config(path: str | Path) -> RunConfig:
