@@ -19,6 +19,12 @@ from rapidfuzz.distance import Levenshtein
 
 from filters.text_normalize import tokens_with_spans, word_keys
 
+# Hesitation sounds transcribers write and Whisper omits (openai-whisper's English normaliser
+# drops the same ones).
+FILLERS: dict[str, frozenset[str]] = {
+    "en": frozenset({"uh", "um", "umm", "hmm", "mm", "mhm", "mmm", "er", "erm", "ah"}),
+}
+
 
 class AlignedSlice(NamedTuple):
     """One segment's share of the transcript."""
@@ -51,23 +57,28 @@ def align_transcript(
     adjacent: Sequence[bool] | None = None,
     max_error: float = 0.35,
     min_matches: int = 1,
+    language: str = "",
 ) -> list[AlignedSlice]:
     """Slice ``transcript`` across segments whose pseudo-labels are ``pseudo_labels`` (in order).
 
     ``adjacent[k]`` tells whether segment k+1 directly follows segment k (no segment between
     them was dropped); only then do unaligned transcript words between the two count against
-    both, because they must have been spoken in one of them. Returns one slice per segment.
+    both, because they must have been spoken in one of them. Hesitation fillers of
+    ``language`` ("uh", "um" in English, which Whisper does not write) are left out of the
+    matching but stay in the slices. Returns one slice per segment.
     """
+    fillers = FILLERS.get((language or "").split("-")[0].lower(), frozenset())
     text = unicodedata.normalize("NFC", transcript or "")
     n = len(pseudo_labels)
     if adjacent is None:
         adjacent = [True] * max(0, n - 1)
-    src = tokens_with_spans(text)
+    src = [t for t in tokens_with_spans(text) if t[0] not in fillers]
     src_keys = [k for k, _s, _e in src]
     hyp_keys: list[str] = []
     hyp_owner: list[int] = []
     for k, label in enumerate(pseudo_labels):
-        keys = word_keys(unicodedata.normalize("NFC", label or ""))
+        keys = [w for w in word_keys(unicodedata.normalize("NFC", label or ""))
+                if w not in fillers]
         hyp_keys.extend(keys)
         hyp_owner.extend([k] * len(keys))
     hyp_words = [0] * n

@@ -131,7 +131,8 @@ def _decide_recording(
     elif untimed:
         adjacent = [b.index == a.index + 1 for a, b in zip(untimed, untimed[1:], strict=False)]
         slices = align_transcript(transcript, [s.pseudo_label for s in untimed], adjacent,
-                                  config.max_align_error, config.min_align_matches)
+                                  config.max_align_error, config.min_align_matches,
+                                  untimed[0].language)
         for seg, piece in zip(untimed, slices, strict=True):
             detail = (f"matches={piece.matches} errors={piece.errors} words={piece.words} "
                       f"error_rate={piece.error_rate:.2f}")

@@ -185,3 +185,11 @@ def test_alignment_gap_counts_only_between_adjacent_segments():
 def test_alignment_of_cjk_text_is_per_character():
     out = align_transcript("广州市房地产中介协会分析。", ["广州市房地产", "中介协会分析"])
     assert [s.text for s in out] == ["广州市房地产", "中介协会分析。"]
+
+
+def test_english_fillers_do_not_count_as_alignment_errors():
+    text = "so um this is uh the sick corpus"
+    out = align_transcript(text, ["so this is the sick corpus"], language="en")
+    assert out[0].error_rate == 0 and out[0].text == text
+    strict = align_transcript(text, ["so this is the sick corpus"])
+    assert strict[0].error_rate > 0
