@@ -49,6 +49,10 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and not isinstance(x, bool) else None
 
 
+def _sum_field(items: list[Any], key: str) -> float:
+    return sum(_num(_get(i, key)) or 0 for i in items)
+
+
 def total_hours(df: pl.DataFrame | None) -> float:
     """Sum of ``duration`` in hours (0 for a missing frame or column)."""
     if _empty(df) or "duration" not in df.columns:
@@ -72,7 +76,8 @@ def headline(
     """The page's top box. Kept figures come from the manifests (the source of truth); input
     and run facts from stats.json; anything unrecorded is None."""
     shardlist = shards.get("shardlist") if isinstance(shards.get("shardlist"), list) else None
-    run = _get(stats, "run") or {}
+    run = _get(stats, "run")
+    run = run if isinstance(run, dict) else {}
     versions = run.get("versions") if isinstance(run.get("versions"), dict) else {}
     return {
         "hours_in": _num(_get(stats, "input", "hours")),
@@ -87,10 +92,9 @@ def headline(
         "languages": _n_unique(segments, "language"),
         "sources": _n_unique(segments, "source_name"),
         "shards": len(shardlist) if shardlist is not None else _num(_get(stats, "shards", "count")),
-        "shard_bytes": sum(int(s.get("filesize") or 0) for s in shardlist if isinstance(s, dict))
-        if shardlist is not None else _num(_get(stats, "shards", "bytes")),
-        "shard_samples": sum(int(s.get("nsamples") or 0) for s in shardlist if isinstance(s, dict))
-        if shardlist is not None else None,
+        "shard_bytes": _sum_field(shardlist, "filesize") if shardlist is not None
+        else _num(_get(stats, "shards", "bytes")),
+        "shard_samples": _sum_field(shardlist, "nsamples") if shardlist is not None else None,
         "wall_s": _num(run.get("wall_s")),
         "runner": run.get("runner"),
         "config_hash": run.get("config_hash"),
@@ -299,7 +303,8 @@ class Dedup:
     """Duplicate clusters: how many of each size, and the largest with their members."""
 
     size_counts: tuple[tuple[int, int], ...]  # (cluster size, number of clusters)
-    largest: tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...]  # id, size, kept, dropped
+    # (cluster id, size, kept member ids, dropped member ids), largest first
+    largest: tuple[tuple[str, int, tuple[str, ...], tuple[str, ...]], ...]
     duplicates_dropped: int
     duplicates_without_cluster: int
 
