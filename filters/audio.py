@@ -8,6 +8,7 @@ about its length cannot make us allocate unbounded memory.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,7 @@ def decode_audio(data: bytes, max_duration_s: float, min_duration_s: float = 0.0
             declared = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             declared = container.duration / 1_000_000
+        declared = _riff_declared_duration(data) or declared
         if declared is not None and declared > max_duration_s * 1.05 + 1:
             raise AudioError(Reason.TOO_LONG, f"declared duration {declared:.0f}s exceeds "
                                               f"decode.max_duration_s={max_duration_s:.0f}")
@@ -83,9 +85,9 @@ def decode_audio(data: bytes, max_duration_s: float, min_duration_s: float = 0.0
         except AudioError:
             raise
         except (av.FFmpegError, ValueError, EOFError, OSError, MemoryError) as exc:
-            if total == 0:
-                raise AudioError(Reason.CORRUPT_AUDIO, f"decoding failed: {exc}") from exc
-            # A truncated file: keep what decoded cleanly before the damage.
+            reason = Reason.TRUNCATED if total else Reason.CORRUPT_AUDIO
+            raise AudioError(reason, f"decoding stopped after {total / SAMPLE_RATE:.1f}s "
+                                     f"(cut short or damaged): {exc}") from exc
     samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if not np.all(np.isfinite(samples)):
         samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
@@ -93,10 +95,27 @@ def decode_audio(data: bytes, max_duration_s: float, min_duration_s: float = 0.0
     duration = len(samples) / SAMPLE_RATE
     if len(samples) == 0:
         raise AudioError(Reason.CORRUPT_AUDIO, "no audio samples could be decoded")
+    if declared is not None and duration < 0.9 * declared - 0.5:
+        raise AudioError(Reason.TRUNCATED, f"decoded {duration:.1f}s of the {declared:.1f}s "
+                                           "its header declares: the file is cut short")
     if duration < min_duration_s:
         raise AudioError(Reason.TOO_SHORT, f"{duration:.2f}s is shorter than "
                                            f"decode.min_duration_s={min_duration_s}")
     return DecodedAudio(samples, codec, source_rate, channels, declared)
+
+
+def _riff_declared_duration(data: bytes) -> float | None:
+    """What a WAV header claims (FFmpeg silently trusts the file size instead, which hides a
+    header that lies); None for anything that is not a PCM WAV file."""
+    import wave
+
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, ZeroDivisionError, struct.error):
+        return None
 
 
 def encode_flac(samples: np.ndarray, compression_level: int = 5) -> bytes:
