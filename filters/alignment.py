@@ -55,7 +55,7 @@ def align_transcript(
     transcript: str,
     pseudo_labels: Sequence[str | None],
     adjacent: Sequence[bool] | None = None,
-    max_error: float = 0.35,
+    max_error: float = 0.5,
     min_matches: int = 1,
     language: str = "",
 ) -> list[AlignedSlice]:

@@ -33,7 +33,7 @@ class LabelConfig:
     machine_min_chars: int = 60  # shorter transcripts are too short to judge
     machine_unbroken_chars: int = 500  # this many chars without sentence punctuation is machine
     # --- untimed transcript alignment (filters/alignment.py)
-    max_align_error: float = 0.35  # per-segment edit share vs its text slice before rejection
+    max_align_error: float = 0.5  # per-segment word edit share vs its slice above which: unaligned
     min_align_matches: int = 1  # a segment needs at least this many exactly matched words
     # --- hallucination flags (filters/hallucination.py)
     max_compression_ratio: float = 2.4  # gzip compression ratio above this is repetitive text

@@ -1,0 +1,309 @@
+"""Label quality on real speech (../shared/speech-eval), per language, and pseudo-labeller speed.
+
+Runs the curate pipeline's pure pieces in-process (decode -> VAD segmentation -> batched Whisper
+pseudo-labels with audio LID -> fastText text LID -> label decisions) on every file of the
+speech-eval set, each file treated as a recording with an untimed transcript (its reference),
+and prints Markdown tables:
+
+* per language: LID accuracy (audio, text, combined by the label policy) on clips >= 3 s,
+  pseudo-label WER/CER against the references for each model (segments joined per file) and for
+  faster-whisper's ``transcribe`` on the whole clip, the share of kept segments labelled from
+  the source, and kept segments from the non-speech files (must be 0);
+* speed: the batched pseudo-labeller vs ``WhisperModel.transcribe`` file by file, same model,
+  threads and greedy decoding, with the WER each reaches.
+
+Usage: .venv/bin/python benchmarks/quality.py [--models tiny.en base] [--threads N]
+       [--batch-size 8] [--speed-model base] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from filters.agreement import corpus_error_rates  # noqa: E402
+from filters.label_config import LabelConfig  # noqa: E402
+from filters.label_decisions import decide_recording, decide_segment  # noqa: E402
+from filters.lid_policy import decide_language  # noqa: E402
+from schemas.records import Recording, Reject, Segment  # noqa: E402
+
+SR = 16_000
+
+
+def speech_eval_dir() -> Path:
+    d = Path(os.environ.get("SPEECH_EVAL_DIR") or ROOT.parent / "shared" / "speech-eval")
+    if not (d / "MANIFEST.tsv").is_file():
+        sys.exit(f"speech-eval not found at {d} (set SPEECH_EVAL_DIR)")
+    return d
+
+
+def load_items(limit: int) -> list[dict]:
+    """Manifest rows with decoded 16 kHz audio; near-duplicate encodings of JFK are skipped."""
+    from filters.audio import decode_audio
+
+    base = speech_eval_dir()
+    with open(base / "MANIFEST.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    items = []
+    for row in rows:
+        if row["category"].startswith("near-duplicate"):
+            continue
+        audio = decode_audio((base / row["file"]).read_bytes(), max_duration_s=3600.0)
+        items.append({**row, "samples": audio.samples, "seconds": audio.duration})
+    return items[:limit] if limit else items
+
+
+def segment_items(items: list[dict]) -> float:
+    """VAD-segment every item like the curate pipeline does; returns the seconds it took."""
+    from filters.vad import segment_speech
+    from pipelines.config import SegmentConfig
+
+    cfg = SegmentConfig()
+    t0 = time.perf_counter()
+    for it in items:
+        spans = segment_speech(it["samples"], cfg)
+        it["spans"] = [s for s in spans if s.duration >= cfg.min_segment_s]
+        it["short_spans"] = len(spans) - len(it["spans"])
+    return time.perf_counter() - t0
+
+
+def run_batched(model, items: list[dict], batch_size: int) -> tuple[dict, float, float]:
+    """Pseudo-label every span of every item in cross-file batches (the pipeline's way)."""
+    from pipelines.whisper import transcribe_batch
+
+    jobs = [(i, j, it["samples"][int(s.start * SR):int(s.end * SR)])
+            for i, it in enumerate(items) for j, s in enumerate(it["spans"])]
+    out: dict = {}
+    w0, c0 = time.perf_counter(), time.process_time()
+    for k in range(0, len(jobs), batch_size):
+        chunk = jobs[k:k + batch_size]
+        for (i, j, _a), res in zip(chunk, transcribe_batch(model, [a for _i, _j, a in chunk]),
+                                   strict=True):
+            out[(i, j)] = res
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
+def run_file_by_file(model, items: list[dict], english_only: bool
+                     ) -> tuple[list[str], float, float]:
+    """faster-whisper's own long-form ``transcribe`` on each whole clip, greedy like ours.
+
+    Non-speech files are skipped, and so are non-English files for an English-only model."""
+    texts = []
+    w0, c0 = time.perf_counter(), time.process_time()
+    for it in items:
+        if not it["language"] or (english_only and it["language"] != "en"):
+            texts.append("")
+            continue
+        pieces, _info = model.transcribe(it["samples"], beam_size=1, vad_filter=False,
+                                         condition_on_previous_text=False)
+        texts.append(" ".join(p.text.strip() for p in pieces))
+    return texts, time.perf_counter() - w0, time.process_time() - c0
+
+
+def audio_lid(results: list) -> tuple[str, float, tuple[tuple[str, float], ...]]:
+    """Recording-level audio LID: segment language probabilities summed, weighted by length."""
+    acc: Counter = Counter()
+    total = 0.0
+    for res, dur in results:
+        for lang, p in res.language_probs:
+            acc[lang] += p * dur
+        total += dur
+    if not acc or total <= 0:
+        return "", 0.0, ()
+    probs = tuple((k, v / total) for k, v in acc.most_common(5))
+    return probs[0][0], probs[0][1], probs
+
+
+def decide_item(item: dict, idx: int, results: dict, config: LabelConfig,
+                multilingual: bool) -> tuple[list[Segment], list[Reject]]:
+    """The two label hooks on one item treated as a recording with an untimed transcript."""
+    rid = f"se{idx:03d}"
+    transcript = item["transcript"] or None
+    rec = Recording(recording_id=rid, source_uri=item["file"], audio_uri=item["file"],
+                    transcript_text=transcript, transcript_format="txt" if transcript else "")
+    kept, rejects = [], []
+    for j, span in enumerate(item["spans"]):
+        r = results[(idx, j)]
+        seg = Segment(
+            segment_id=f"{rid}-{j:05d}", recording_id=rid, index=j, source_uri=item["file"],
+            start=span.start, end=span.end, source_text_kind="untimed" if transcript else "none",
+            pseudo_label=r.text, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
+            compression_ratio=r.compression_ratio, speech_ratio=span.speech_ratio,
+            audio_language=r.language if multilingual else "",
+            audio_language_prob=r.language_prob if multilingual else 0.0,
+            audio_language_probs=r.language_probs)
+        out = decide_segment(seg, config)
+        (rejects if isinstance(out, Reject) else kept).append(out)
+    k2, r2 = decide_recording(rec, kept, config)
+    return k2, rejects + r2
+
+
+def fmt(x: float | None, pct: bool = True) -> str:
+    if x is None:
+        return "–"
+    return f"{100 * x:.1f}" if pct else f"{x:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--speed-model", default="base")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N files (smoke runs)")
+    args = ap.parse_args(argv)
+
+    from filters.text_lid import TextLanguageIdentifier
+    from pipelines.models import is_multilingual, resolve_model
+    from pipelines.whisper import load_whisper
+
+    items = load_items(args.limit)
+    vad_s = segment_items(items)
+    speech_s = sum(it["seconds"] for it in items if it["language"])
+    seg_s = sum(s.duration for it in items for s in it["spans"])
+    print(f"# speech-eval: {len(items)} files, {speech_s:.0f} s of speech files, "
+          f"{sum(len(it['spans']) for it in items)} VAD segments ({seg_s:.0f} s); "
+          f"VAD took {vad_s:.1f} s; threads={args.threads} device={args.device}\n")
+
+    tlid = TextLanguageIdentifier().load()
+    for it in items:
+        pred = tlid.predict(it["transcript"], k=1) if it["transcript"] else []
+        it["text_lid"] = pred[0] if pred else ("", 0.0)
+
+    per_model: dict[str, dict] = {}
+    speed: dict[str, tuple] = {}
+    for name in args.models:
+        model = load_whisper(str(resolve_model(name)), args.device, "auto", args.threads)
+        multi = is_multilingual(name)
+        results, bw, bc = run_batched(model, items, args.batch_size)
+        config = LabelConfig(fallback_language="" if multi else "en")
+        decided = [decide_item(it, i, results, config, multi) for i, it in enumerate(items)]
+        whole, fw, fc = run_file_by_file(model, items, not multi)
+        per_model[name] = {"results": results, "decided": decided, "whole": whole, "multi": multi}
+        if name == args.speed_model:
+            speed[name] = (bw, bc, fw, fc)
+        print(f"model {name}: batched {bw:.1f} s wall / {bc:.1f} s CPU; "
+              f"file by file {fw:.1f} s wall / {fc:.1f} s CPU", flush=True)
+
+    langs = sorted({it["language"] for it in items if it["language"]},
+                   key=lambda lang: (-sum(1 for it in items if it["language"] == lang), lang))
+    multi_name = next((n for n in args.models if per_model[n]["multi"]), None)
+
+    # ---- LID table (clips >= 3 s), with the multilingual model's audio LID
+    print("\n## Language identification (clips >= 3 s)\n")
+    print("| language | clips | audio LID | text LID | combined |")
+    print("|---|---:|---:|---:|---:|")
+    totals = Counter()
+    for lang in langs:
+        clips = [(i, it) for i, it in enumerate(items)
+                 if it["language"] == lang and it["seconds"] >= 3.0]
+        hits = Counter()
+        for i, it in clips:
+            a_lang, a_p, a_probs = ("", 0.0, ())
+            if multi_name:
+                res = per_model[multi_name]["results"]
+                a_lang, a_p, a_probs = audio_lid([(res[(i, j)], s.duration)
+                                                  for j, s in enumerate(it["spans"])])
+            t_lang, t_p = it["text_lid"]
+            d = decide_language(a_lang, a_p, a_probs, t_lang, t_p, LabelConfig())
+            hits["audio"] += a_lang == lang
+            hits["text"] += t_lang == lang
+            hits["combined"] += d.language == lang and not d.reason
+        totals.update(hits)
+        totals["clips"] += len(clips)
+        n = max(1, len(clips))
+        print(f"| {lang} | {len(clips)} | {fmt(hits['audio'] / n, False)} | "
+              f"{fmt(hits['text'] / n, False)} | {fmt(hits['combined'] / n, False)} |")
+    n = max(1, totals["clips"])
+    print(f"| all | {totals['clips']} | {fmt(totals['audio'] / n, False)} | "
+          f"{fmt(totals['text'] / n, False)} | {fmt(totals['combined'] / n, False)} |")
+
+    # ---- WER / label table
+    print("\n## Pseudo-labels and label choice (WER/CER in %, against the references)\n")
+    head = "| language | files |"
+    for name in args.models:
+        head += (f" {name} seg WER | {name} seg CER | {name} whole WER | {name} kept | "
+                 f"{name} from source |")
+    print(head)
+    print("|---|---:|" + "---:|" * 5 * len(args.models))
+    groups = [(lang, lambda it, lang=lang: it["language"] == lang) for lang in langs]
+    groups.append(("en read", lambda it: it["language"] == "en"
+                   and it["category"].startswith("speech (read)")))
+    for lang, pick in groups:
+        idx = [i for i, it in enumerate(items) if pick(it)]
+        row = f"| {lang} | {len(idx)} |"
+        for name in args.models:
+            pm = per_model[name]
+            refs = [items[i]["transcript"] for i in idx]
+            segs = [" ".join(pm["results"][(i, j)].text for j in range(len(items[i]["spans"])))
+                    for i in idx]
+            code = lang.split()[0]
+            cer, wer = corpus_error_rates(refs, segs, code)
+            _c, whole_wer = corpus_error_rates(refs, [pm["whole"][i] for i in idx], code)
+            kept = [s for i in idx for s in pm["decided"][i][0]]
+            nseg = sum(len(items[i]["spans"]) for i in idx)
+            src = sum(s.label_source == "source" for s in kept)
+            row += (f" {fmt(wer)} | {fmt(cer)} | {fmt(whole_wer)} | {len(kept)}/{nseg} | "
+                    f"{fmt(src / len(kept) if kept else None)} |")
+        print(row)
+
+    print("\n## Non-speech files (music, noise, silence)\n")
+    non_speech = [i for i, it in enumerate(items) if not it["language"]]
+    for name in args.models:
+        pm = per_model[name]
+        kept = sum(len(pm["decided"][i][0]) for i in non_speech)
+        reasons = Counter(r.reason for i in non_speech for r in pm["decided"][i][1])
+        nseg = sum(len(items[i]["spans"]) for i in non_speech)
+        print(f"- {name}: {len(non_speech)} files, {nseg} VAD segments, kept {kept}; "
+              f"rejects {dict(reasons)}")
+
+    print("\n## Reject reasons over all files\n")
+    for name in args.models:
+        reasons = Counter(r.reason for d in per_model[name]["decided"] for r in d[1])
+        print(f"- {name}: {dict(reasons.most_common())}")
+
+    for name, (bw, bc, fw, fc) in speed.items():
+        pm = per_model[name]
+        idx = [i for i, it in enumerate(items) if it["language"]]
+        refs = [items[i]["transcript"] for i in idx]
+        byl = defaultdict(list)
+        for i in idx:
+            byl[items[i]["language"]].append(i)
+        # WER where words exist (spaced languages), CER for zh/ja
+        def err(texts: list[str], byl=byl) -> str:
+            parts = []
+            for lang, ids in sorted(byl.items()):
+                cer, wer = corpus_error_rates([items[i]["transcript"] for i in ids],
+                                              [texts[i] for i in ids], lang)
+                parts.append((lang, cer if lang in ("zh", "ja") else wer, len(ids)))
+            total = sum(n for *_x, n in parts)
+            return f"{100 * sum(e * n for _l, e, n in parts) / total:.1f}"
+        seg_texts = {i: " ".join(pm["results"][(i, j)].text
+                                 for j in range(len(items[i]["spans"]))) for i in idx}
+        batched_texts = [seg_texts.get(i, "") for i in range(len(items))]
+        print(f"\n## Speed ({name}, {args.threads} threads, greedy, {len(refs)} speech files, "
+              f"{speech_s:.0f} s)\n")
+        print("| labeller | wall s | CPU s | audio s per CPU s | file-weighted WER/CER % |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| batched segments (batch {args.batch_size}) | {bw:.1f} | {bc:.1f} | "
+              f"{speech_s / max(bc, 1e-9):.1f} | {err(batched_texts)} |")
+        print(f"| batched + VAD segmentation | {bw + vad_s:.1f} | {bc + vad_s:.1f} | "
+              f"{speech_s / max(bc + vad_s, 1e-9):.1f} | |")
+        print(f"| faster-whisper transcribe, file by file | {fw:.1f} | {fc:.1f} | "
+              f"{speech_s / max(fc, 1e-9):.1f} | {err(pm['whole'])} |")
+        print(f"\nspeed-up per CPU second: {fc / max(bc, 1e-9):.2f}x "
+              f"({fc / max(bc + vad_s, 1e-9):.2f}x including VAD)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
