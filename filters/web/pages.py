@@ -36,8 +36,9 @@ class PageLinks:
 
 
 def _stem(url: str) -> str:
-    path = urlsplit(url).path
-    return posixpath.splitext(path)[0]
+    """File name without extension: within one page, ``ep1.mp3`` pairs with ``ep1.srt`` even when
+    media and transcripts live in different folders."""
+    return posixpath.splitext(posixpath.basename(urlsplit(url).path))[0]
 
 
 def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks:

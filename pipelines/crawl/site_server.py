@@ -43,6 +43,13 @@ class RequestLog:
             return [p for _, p, _ in self.entries]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Clients that hang up mid-response (the crawler enforcing a cap) are expected."""
+
+
 class SiteServer:
     """The running server: ``url(path)`` builds absolute URLs, ``log`` lists requests."""
 
@@ -103,8 +110,7 @@ class SiteServer:
         return _Handler
 
     def start(self) -> SiteServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         threading.Thread(target=self._httpd.serve_forever, daemon=True,
                          kwargs={"poll_interval": 0.05}).start()
         return self
