@@ -1,0 +1,148 @@
+"""Throughput of the curate pipeline on ../shared/speech-eval, per stage and end to end, against
+faster-whisper's own ``WhisperModel.transcribe`` called file by file on the same audio.
+
+Prints audio seconds per wall second per core (higher is better), peak memory, and the word
+error rate of both on the English references. Usage:
+
+    .venv/bin/python benchmarks/throughput.py [--model tiny.en|base] [--languages en,es,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def speech_eval_dir() -> Path:
+    path = Path(os.environ.get("SPEECH_EVAL_DIR") or REPO.parent / "shared" / "speech-eval")
+    if not (path / "MANIFEST.tsv").is_file():
+        sys.exit(f"speech-eval not found at {path}; set SPEECH_EVAL_DIR")
+    return path
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny.en", help="tiny.en | base | CTranslate2 dir")
+    parser.add_argument("--languages", default="en", help="comma list; 'all' for every file")
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+
+    import jiwer
+    from whisper.normalizers import EnglishTextNormalizer
+
+    from filters.audio import decode_audio, encode_flac
+    from filters.shards import write_tar
+    from filters.text_lid import TextLanguageIdentifier
+    from filters.vad import segment_speech
+    from pipelines.config import SegmentConfig, parse_config
+    from pipelines.curate import run_curate
+    from pipelines.models import resolve_model
+    from pipelines.whisper import load_whisper, transcribe_batch
+
+    root = speech_eval_dir()
+    with open(root / "MANIFEST.tsv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    wanted = None if args.languages == "all" else set(args.languages.split(","))
+    rows = [r for r in rows if r["language"] and (wanted is None or r["language"] in wanted)
+            and not r["file"].endswith("michaelandsickmichael.wav")]  # its parts are in the set
+    cores = len(os.sched_getaffinity(0))
+    model_dir = resolve_model(args.model)
+    print(f"speech-eval: {len(rows)} files ({args.languages}); model {args.model} "
+          f"(CTranslate2 int8 on CPU, beam 1), {cores} cores")
+
+    timings: dict[str, float] = {}
+
+    def timed(name, fn, *a):
+        t = time.perf_counter()
+        out = fn(*a)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
+        return out
+
+    audios = {r["file"]: timed("decode", lambda f: decode_audio((root / f).read_bytes(), 3600)
+                               .samples, r["file"]) for r in rows}
+    total_s = sum(len(a) for a in audios.values()) / 16000
+    seg_cfg = SegmentConfig()
+    spans = {f: timed("vad_segment", segment_speech, a, seg_cfg) for f, a in audios.items()}
+    clips = [(f, audios[f][int(s.start * 16000):int(s.end * 16000)])
+             for f in audios for s in spans[f]]
+    lid = TextLanguageIdentifier().load()
+    for r in rows:
+        timed("text_lid", lid.predict, r["transcript"])
+    model = load_whisper(str(model_dir), cpu_threads=cores)
+    labels: dict[str, list[str]] = {f: [] for f in audios}
+    for i in range(0, len(clips), args.batch_size):
+        batch = clips[i:i + args.batch_size]
+        results = timed("pseudo_label", transcribe_batch, model, [c for _, c in batch])
+        for (f, _), res in zip(batch, results, strict=True):
+            labels[f].append(res.text)
+
+    def shard():
+        buf = io.BytesIO()
+        write_tar(buf, ((f"k{i:05d}", encode_flac(c), {}) for i, (_, c) in enumerate(clips)))
+
+    timed("flac_and_tar", shard)
+
+    base_t = time.perf_counter()
+    baseline = {}
+    for f, audio in audios.items():
+        segs, _ = model.transcribe(audio, beam_size=5)
+        baseline[f] = " ".join(s.text for s in segs)
+    base_wall = time.perf_counter() - base_t
+
+    tmp = Path(tempfile.mkdtemp(prefix="sc-bench-"))
+    (tmp / "in").mkdir()
+    for f in audios:
+        shutil.copy(root / f, tmp / "in" / f.replace("/", "__"))
+    config = parse_config({"sources": [{"type": "local", "path": str(tmp / "in")}],
+                           "curate": {"asr": {"model": args.model,
+                                              "batch_size": args.batch_size}}})
+    t = time.perf_counter()
+    run_curate(config, str(tmp / "run"), ["--direct_num_workers=1"], force=True)
+    e2e_wall = time.perf_counter() - t
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    norm = EnglishTextNormalizer()
+    english = [r for r in rows if r["language"] == "en"]
+    refs = [norm(r["transcript"]) for r in english]
+    ours = jiwer.wer(refs, [norm(" ".join(labels[r["file"]])) for r in english]) if english \
+        else float("nan")
+    theirs = jiwer.wer(refs, [norm(baseline[r["file"]]) for r in english]) if english \
+        else float("nan")
+
+    print(f"\naudio: {total_s:.1f} s in {len(clips)} VAD segments\n")
+    print(f"{'stage':<34}{'wall s':>9}{'audio s / wall s / core':>26}")
+    for name, wall in timings.items():
+        print(f"{name:<34}{wall:>9.2f}{total_s / wall / cores:>26.2f}")
+    stage_sum = sum(timings.values())
+    print(f"{'stages, in one process':<34}{stage_sum:>9.2f}{total_s / stage_sum / cores:>26.2f}")
+    print(f"{'end to end (Beam DirectRunner)':<34}{e2e_wall:>9.2f}"
+          f"{total_s / e2e_wall / cores:>26.2f}")
+    print(f"{'baseline: transcribe() per file':<34}{base_wall:>9.2f}"
+          f"{total_s / base_wall / cores:>26.2f}")
+    ratio = base_wall / timings["pseudo_label"]
+    print(f"\npseudo-labelling speed-up over the baseline: {ratio:.2f}x "
+          f"(batched, beam 1 vs transcribe, beam 5)")
+    print(f"English WER: batched pseudo-labels {ours:.3f}, baseline transcribe {theirs:.3f} "
+          f"({len(english)} files)")
+    print(f"peak memory: {peak_rss_mb():.0f} MB RSS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
