@@ -191,7 +191,7 @@ def render(run_dir: str, compare: str | None = None,
         "pii": summary["pii"].to_dicts(),
         "kept_samples": kept, "reject_samples": reject_samples,
         "plots": plots, "comparison": comparison,
-        "plotlyjs": figures.plotlyjs(),
+        "plotlyjs": figures.plotlyjs(), "plotly_config": figures.config_json(),
     }
     return _env().get_template("report.html.j2").render(**context)
 

@@ -40,6 +40,7 @@ class PageResult:
     errors: list[str] = field(default_factory=list)
     probe: Any = None
     screenshot_png: bytes = b""
+    shots: dict[str, bytes] = field(default_factory=dict)  # CSS selector -> screenshot there
 
 
 class Browser:
@@ -127,8 +128,9 @@ class Browser:
 
     # ---------------------------------------------------------------- one page
     def open_and_probe(self, url: str, probe_js: str, ready_js: str,
-                       settle_timeout: float = 30.0) -> PageResult:
-        """Open ``url``; wait until ``ready_js`` is truthy; return errors, probe and screenshot."""
+                       settle_timeout: float = 30.0, shots: tuple[str, ...] = ()) -> PageResult:
+        """Open ``url``; wait until ``ready_js`` is truthy; return errors, probe and screenshots
+        (the top of the page, then one scrolled to each CSS selector in ``shots``)."""
         targets = self.send("Target.getTargets")["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
         session = self.send("Target.attachToTarget",
@@ -148,6 +150,12 @@ class Browser:
                           session=session)["result"].get("value")
         shot = self.send("Page.captureScreenshot", {"format": "png"}, session=session)
         result = PageResult(probe=probe, screenshot_png=base64.b64decode(shot["data"]))
+        for selector in shots:
+            self.send("Runtime.evaluate", {"expression": "document.querySelector("
+                                           f"{json.dumps(selector)}).scrollIntoView()"},
+                      session=session)
+            shot = self.send("Page.captureScreenshot", {"format": "png"}, session=session)
+            result.shots[selector] = base64.b64decode(shot["data"])
         for ev in self.events:
             method, p = ev.get("method"), ev.get("params", {})
             if method == "Runtime.exceptionThrown":
