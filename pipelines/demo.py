@@ -179,12 +179,19 @@ def make_demo_corpus(directory: Path, items: tuple[DemoItem, ...] = ITEMS) -> li
     return written
 
 
-def write_config(path: Path, corpus: Path, model: str = "base") -> Path:
+def write_config(path: Path, corpus: Path, model: str = "base", site_url: str = "") -> Path:
+    """The demo's sources.yaml: the demo website at ``site_url`` (crawled), else the folder."""
+    if site_url:
+        from pipelines.crawl.demo_site import demo_sources_yaml
+
+        sources = demo_sources_yaml(site_url)
+    else:
+        sources = ("# Demo sources: a local folder of audio with sidecar transcripts.\n"
+                   "sources:\n"
+                   f"  - name: demo\n    type: local\n    path: {corpus}\n    licence: CC0-1.0\n")
     path.write_text(
-        "# Demo sources: a local folder of audio with sidecar transcripts.\n"
-        "sources:\n"
-        f"  - name: demo\n    type: local\n    path: {corpus}\n    licence: CC0-1.0\n"
-        "curate:\n"
+        sources
+        + "curate:\n"
         f"  asr:\n    model: {model}\n    batch_size: 4\n"
         "  shards:\n    target_size_mb: 1\n    writers: 2\n",
         encoding="utf-8")
@@ -207,10 +214,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(corpus)
     files = make_demo_corpus(corpus)
     print(f"demo: {len(files)} audio files; curating into {out}")
-    config = write_config(out.parent / f"{out.name}-sources.yaml", corpus, args.asr_model)
     from pipelines.cli import main as cli_main
+    from pipelines.crawl.demo_site import serve_demo_site
 
-    return cli_main(["run", "--config", str(config), "--out", str(out), "--force", *beam_args])
+    with serve_demo_site(corpus) as site:  # a real crawl of a local website
+        print(f"demo: serving the demo website at {site.base}/index.html; crawling it")
+        config = write_config(out.parent / f"{out.name}-sources.yaml", corpus, args.asr_model,
+                              site_url=site.base)
+        return cli_main(["run", "--config", str(config), "--out", str(out), "--force",
+                         *beam_args])
 
 
 if __name__ == "__main__":
