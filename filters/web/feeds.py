@@ -95,7 +95,8 @@ def parse_feed(data: bytes, feed_url: str, discovered_at: str = "") -> FeedPage:
                                                       "content-type": "application/xml"})
     feed = parsed.get("feed", {})
     entries = parsed.get("entries", [])
-    if parsed.get("bozo") and not entries and not feed.get("title"):
+    useful = [e for e in entries if e.get("title") or e.get("enclosures") or e.get("link")]
+    if parsed.get("bozo") and not useful and not feed.get("title"):
         raise FeedError(f"not a feed: {parsed.get('bozo_exception')}")
     if not feed and not entries:
         raise FeedError("document has no feed elements")
