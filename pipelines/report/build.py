@@ -122,8 +122,8 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
                                               f"plot-by-{slug(col)}")
     for col, title, unit, hist in summary["distributions"]:
         if hist is not None:
-            out[f"dist-{col}"] = figures.to_div(figures.histogram_figure(hist, title, unit),
-                                                f"plot-dist-{slug(col)}")
+            fig = figures.histogram_figure(hist, title, unit, share=len(hist.counts) > 1)
+            out[f"dist-{col}"] = figures.to_div(fig, f"plot-dist-{slug(col)}")
     if summary["dedup"] is not None and summary["dedup"].size_counts:
         out["dedup"] = figures.to_div(figures.dedup_figure(summary["dedup"]), "plot-dedup")
     if summary["pii"].height:
@@ -151,7 +151,7 @@ def _comparison(a: runfiles.RunData, sa: dict[str, Any], b: runfiles.RunData,
              "B": aggregate.measure_series(b.segments, column)}, bins=cfg.histogram_bins)
         if hist is not None:
             plots[f"cmp-{column}"] = figures.to_div(
-                figures.histogram_figure(hist, f"{title}: kept, A vs B", unit),
+                figures.histogram_figure(hist, f"{title}: kept, A vs B", unit, share=True),
                 f"plot-cmp-{slug(column)}")
         dists.append((column, title, hist))
     return {

@@ -95,16 +95,22 @@ def hours_by_figure(df: pl.DataFrame, column: str, title: str) -> go.Figure:
     return fig
 
 
-def histogram_figure(hist: Histogram, title: str, unit: str) -> go.Figure:
-    """Overlaid pre-binned histograms of the series in ``hist`` (kept vs dropped, or A vs B)."""
+def histogram_figure(hist: Histogram, title: str, unit: str, share: bool = False) -> go.Figure:
+    """Overlaid pre-binned histograms of the series in ``hist`` (kept vs dropped, or A vs B).
+
+    ``share`` plots each series as a percentage of its own values, so runs (or kept and
+    dropped) of different sizes compare by shape."""
     fig = go.Figure()
     width = (hist.edges[-1] - hist.edges[0]) / max(1, len(hist.edges) - 1)
     for name, counts in hist.counts.items():
-        fig.add_bar(name=f"{name} (n={hist.n[name]})", x=hist.centers, y=list(counts),
+        total = max(1, hist.n[name])
+        y = [100.0 * c / total for c in counts] if share else list(counts)
+        fmt = "%{y:.1f}%" if share else "%{y}"
+        fig.add_bar(name=f"{name} (n={hist.n[name]})", x=hist.centers, y=y,
                     width=width, opacity=0.6, marker_color=COLORS.get(name, "#555"),
-                    hovertemplate=f"{name}: %{{y}} at %{{x:.3g}} {unit}<extra></extra>")
-    fig.update_layout(barmode="overlay", title=title, xaxis_title=unit, yaxis_title="segments",
-                      bargap=0)
+                    hovertemplate=f"{name}: {fmt} at %{{x:.3g}} {unit}<extra></extra>")
+    fig.update_layout(barmode="overlay", title=title, xaxis_title=unit,
+                      yaxis_title="% of segments" if share else "segments", bargap=0)
     return fig
 
 
