@@ -27,16 +27,14 @@ log = logging.getLogger(__name__)
 
 # Columns the aggregations need; free text is left out and read only for sampled rows.
 SEGMENT_THIN_COLUMNS = (
-    "segment_id", "recording_id", "source_name", "page_url", "licence", "duration",
-    "label_source", "task", "language", "language_prob", "text_language", "audio_language",
-    "avg_logprob", "no_speech_prob", "compression_ratio", "cer", "wer", "speech_ratio",
-    "snr_db", "clipping_ratio", "loudness_lufs", "chars_per_second", "dnsmos", "pii_spans",
-    "dedup_cluster", "shard", "key",
+    "segment_id", "recording_id", "source_name", "licence", "duration", "label_source",
+    "language", "language_prob", "cer", "snr_db", "loudness_lufs", "chars_per_second", "dnsmos",
+    "pii_spans", "dedup_cluster",
 )
 REJECT_THIN_COLUMNS = (
-    "id", "stage", "reason", "detail", "recording_id", "source_name", "page_url", "duration",
-    "language", "dedup_cluster", "licence", "snr_db", "dnsmos", "loudness_lufs", "cer",
-    "language_prob", "chars_per_second",
+    "id", "stage", "reason", "detail", "source_name", "duration", "language", "dedup_cluster",
+    "licence", "label_source", "snr_db", "dnsmos", "loudness_lufs", "cer", "language_prob",
+    "chars_per_second",
 )
 # Columns that are text-derived and cheap to reduce to a length while streaming.
 REJECT_TEXT_LENGTH_COLUMN = "text"
