@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("apache_beam", "faster_whisper", "urllib3", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for handler in logging.getLogger().handlers:  # Beam warns about GCP clients nobody asked for
+        handler.addFilter(lambda record: "apitools not found" not in record.getMessage())
     try:
         if args.command == "report":
             from pipelines.report import build_report

@@ -1,4 +1,5 @@
-"""``make demo``: synthesise a small multilingual corpus with espeak-ng and curate it.
+"""``make demo``: synthesise a small multilingual corpus with espeak-ng, publish it as a small
+website (podcast feed, pages, captions, robots.txt) on 127.0.0.1, crawl it and curate it.
 
 The corpus has real (synthesised) speech in four languages, each file built from separately
 spoken sentences so its WebVTT/SRT cues are exact; audio in several codecs; a plain-text,
