@@ -13,18 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from schemas.reasons import Reason
+from schemas.reasons import Reason, RejectError
 from schemas.records import SAMPLE_RATE
 
 
-class AudioError(ValueError):
-    def __init__(self, reason: Reason, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-    def __reduce__(self):  # keep (reason, detail) across process boundaries
-        return (type(self), (self.reason, self.detail))
+class AudioError(RejectError):
+    """A media file that cannot be decoded."""
 
 
 @dataclass(frozen=True)

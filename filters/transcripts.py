@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from schemas.reasons import Reason
+from schemas.reasons import Reason, RejectError
 from schemas.records import Cue
 
 MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
@@ -20,16 +20,8 @@ _SPACE_RE = re.compile(r"\s+")
 TIMED_FORMATS = ("vtt", "srt")
 
 
-class TranscriptError(ValueError):
-    """A transcript that cannot be used; ``reason`` is a :class:`Reason` code."""
-
-    def __init__(self, reason: Reason, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-    def __reduce__(self):  # keep (reason, detail) across process boundaries
-        return (type(self), (self.reason, self.detail))
+class TranscriptError(RejectError):
+    """A transcript that cannot be used."""
 
 
 @dataclass(frozen=True)

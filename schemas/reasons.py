@@ -80,3 +80,17 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     EVAL_CONTAMINATION = "eval_contamination"
     TAKEN_DOWN = "taken_down"
+
+
+class RejectError(ValueError):
+    """An input that cannot be used; ``reason`` becomes the Reject's reason code.
+
+    Picklable with its fields, so it survives the decoder's process boundary."""
+
+    def __init__(self, reason: Reason, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+    def __reduce__(self):
+        return (type(self), (self.reason, self.detail))
