@@ -57,6 +57,8 @@ def load_items(limit: int) -> list[dict]:
         if row["category"].startswith("near-duplicate"):
             continue
         audio = decode_audio((base / row["file"]).read_bytes(), max_duration_s=3600.0)
+        if row["category"].startswith("non-speech"):
+            row = {**row, "language": ""}  # e.g. an NST silence prompt: no speech to identify
         items.append({**row, "samples": audio.samples, "seconds": audio.duration})
     return items[:limit] if limit else items
 

@@ -6,7 +6,8 @@ returns a named flag with its evidence; the label decision turns flags into reje
 flag is silent. Checks follow openai-whisper's ``transcribe`` fallbacks (compression ratio,
 average log-probability, no-speech probability) plus text heuristics used by large pseudo-label
 pipelines: repeated n-grams, low unique-word share, implausible characters per second, absurdly
-long words, known hallucination phrases per language, and text where VAD finds no speech.
+long words, too little text for long audio, known hallucination phrases per language, and text
+where VAD finds no speech.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ def text_flags(text: str, duration: float, language: str, config: LabelConfig) -
     chars = sum(len(w) for w in words)
     if duration > 0 and chars / duration > config.max_chars_per_second:
         flags.append(Flag("chars_per_second", f"{chars / duration:.1f}/s", False))
+    if duration >= config.min_rate_duration_s and chars / duration < config.min_chars_per_second:
+        # "Thank you." over 30 s of music: far too little text for the audio.
+        flags.append(Flag("chars_per_second", f"{chars / duration:.2f}/s (too few)", False))
     if lang not in NO_SPACE_LANGUAGES:
         longest = max((w for w in text.split()), key=len, default="")
         if len(longest) >= config.max_word_chars:

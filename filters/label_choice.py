@@ -3,7 +3,8 @@
 Policy (issue 4, after the Whisper paper): a human source text is used when it agrees with the
 pseudo-label within ``max_cer`` (the audio confirms it); a disagreeing human text is rejected
 rather than overruled. When the source is missing or machine-generated, the pseudo-label is used
-only if Whisper was confident and no hallucination flag fired. Audio-evidence flags (no speech
+only if Whisper was confident (mean log-probability and no-speech probability) and no
+hallucination flag fired. Audio-evidence flags (no speech
 in the audio) reject whatever the label. A translation pair keeps its English source text.
 """
 
@@ -40,6 +41,7 @@ def choose_label(
     flags: list[Flag],
     avg_logprob: float | None,
     config: LabelConfig,
+    no_speech_prob: float | None = None,
 ) -> LabelChoice:
     """Apply the label policy to one segment's texts, flags and ASR confidence."""
     source = " ".join((source_text or "").split())
@@ -80,6 +82,9 @@ def choose_label(
     if avg_logprob is None or avg_logprob < config.min_pseudo_avg_logprob:
         return reject(Reason.LOW_ASR_CONFIDENCE,
                       f"{why}; avg_logprob {avg_logprob} < {config.min_pseudo_avg_logprob}")
+    if no_speech_prob is not None and no_speech_prob > config.max_no_speech_prob:
+        return reject(Reason.LOW_ASR_CONFIDENCE,
+                      f"{why}; no_speech_prob {no_speech_prob:.2f} > {config.max_no_speech_prob}")
     return _checked(LabelChoice(pseudo, "pseudo", "", f"{why}; avg_logprob {avg_logprob:.2f}",
                                 cer, wer), language, config)
 

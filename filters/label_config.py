@@ -45,6 +45,8 @@ class LabelConfig:
     min_unique_word_share: float = 0.4  # unique words / words below this is a flag ...
     unique_share_min_words: int = 8  # ... only checked on texts with at least this many words
     max_chars_per_second: float = 30.0  # label characters (no spaces) per second above this
+    min_chars_per_second: float = 1.5  # fewer label characters per second than this ...
+    min_rate_duration_s: float = 3.0  # ... is a flag on segments at least this long
     max_word_chars: int = 25  # a space-delimited word this long or longer is a flag
     check_phrases: bool = True  # flag known hallucination phrases (subtitle credits, outros)
     extra_phrases: tuple[str, ...] = ()  # more phrases to flag, in any language
@@ -75,6 +77,8 @@ class LabelConfig:
         need(self.max_ngram_repeats >= 2, "max_ngram_repeats", "must be >= 2")
         need(self.unique_share_min_words >= 1, "unique_share_min_words", "must be >= 1")
         need(self.max_chars_per_second > 0, "max_chars_per_second", "must be > 0")
+        need(self.min_chars_per_second >= 0, "min_chars_per_second", "must be >= 0")
+        need(self.min_rate_duration_s >= 0, "min_rate_duration_s", "must be >= 0")
         need(self.max_word_chars >= 2, "max_word_chars", "must be >= 2")
         need(all(isinstance(p, str) and p.strip() for p in self.extra_phrases), "extra_phrases",
              "must be non-empty strings")

@@ -36,7 +36,8 @@ def _choose(seg: Segment, config: LabelConfig, machine: MachineVerdict) -> Segme
     flags = pseudo_label_flags(seg.pseudo_label, seg.duration, seg.language, seg.avg_logprob,
                                seg.no_speech_prob, seg.compression_ratio, seg.speech_ratio, config)
     choice = choose_label(seg.source_text, seg.pseudo_label, seg.language, seg.task,
-                          machine.machine, flags, seg.avg_logprob, config)
+                          machine.machine, flags, seg.avg_logprob, config,
+                          seg.no_speech_prob)
     seg = replace(seg, cer=choice.cer, wer=choice.wer)
     flag_text = "; ".join(f"{f.name}={f.detail}" for f in flags) or "none"
     rejected_for_flags = choice.reason in (Reason.HALLUCINATION, Reason.LOW_ASR_CONFIDENCE)

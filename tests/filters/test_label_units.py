@@ -270,3 +270,16 @@ def test_config_validation_names_the_field():
                          ("extra_phrases", ("",)), ("min_avg_logprob", 0.5)]:
         with pytest.raises(ValueError, match=f"curate.labels.{field}"):
             dataclasses.replace(CFG, **{field: value}).validate("curate.labels")
+
+
+def test_too_little_text_for_long_audio_is_flagged():
+    names = [f.name for f in text_flags("Thank you.", 29.9, "en", CFG)]
+    assert names == ["chars_per_second"]
+    assert text_flags("Thank you.", 2.0, "en", CFG) == []  # a short segment may say just that
+
+
+def test_pseudo_label_needs_low_no_speech_prob():
+    c = choose_label(None, "Thank you.", "en", "transcribe", False, [], -0.3, CFG, 0.87)
+    assert c.reason == Reason.LOW_ASR_CONFIDENCE and "no_speech_prob" in c.detail
+    c = choose_label(None, "Thank you.", "en", "transcribe", False, [], -0.3, CFG, 0.05)
+    assert c.label_source == "pseudo"
