@@ -6,8 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng chromium
 RUN_DIR ?= runs/demo
+# Test data fetched once by `make test` (git-ignored): feedparser's own test feeds ship only in
+# its sdist; tests/filters/web/test_feedparser_corpus.py reads them straight out of the tarball.
+TEST_DATA := .cache/test-data
+FEEDPARSER_SDIST := $(TEST_DATA)/feedparser-6.0.14.tar.gz
+FEEDPARSER_SHA256 := 088679b0c4b543ee211a820dd544698c76a402122eae7473c04a43425f283d06
 
-.PHONY: setup demo test test-fast lint bench clean system-deps
+.PHONY: setup demo test test-fast test-data lint bench clean system-deps
 
 setup: system-deps $(STAMP)
 
@@ -37,12 +42,24 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/python -m pipelines.demo --out $(RUN_DIR)
 
-test: setup
+test: setup test-data
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-test-fast: setup
+test-fast: setup test-data
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Downloaded once with pip (the pinned sdist), checked before it is kept and on every run after:
+# a changed file fails loudly instead of silently testing other feeds.
+test-data: $(FEEDPARSER_SDIST)
+	@echo "$(FEEDPARSER_SHA256)  $(FEEDPARSER_SDIST)" | sha256sum --check --quiet - \
+	  || { echo "$(FEEDPARSER_SDIST): sha256 is not $(FEEDPARSER_SHA256); delete it and re-run make test-data"; exit 1; }
+
+$(FEEDPARSER_SDIST): | $(STAMP)
+	rm -rf $(TEST_DATA)/.download && mkdir -p $(TEST_DATA)/.download
+	$(BIN)/pip download -q --no-binary :all: --no-deps -d $(TEST_DATA)/.download feedparser==6.0.14
+	echo "$(FEEDPARSER_SHA256)  $(TEST_DATA)/.download/feedparser-6.0.14.tar.gz" | sha256sum --check --quiet -
+	mv $(TEST_DATA)/.download/feedparser-6.0.14.tar.gz $@ && rm -rf $(TEST_DATA)/.download
 
 lint: setup
 	$(BIN)/ruff check .

@@ -18,6 +18,11 @@ from schemas.records import SourceItem
 
 MEDIA_EXTENSIONS = frozenset({"mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "flac", "wav",
                               "webm", "mka", "mkv", "m4b", "mov"})
+# Types that say nothing about the content: the URL's extension decides, as with no type at all
+# (some hosts declare every enclosure as a download). The fetched bytes are sniffed either way.
+GENERIC_TYPES = frozenset({"application/octet-stream", "binary/octet-stream",
+                           "application/download", "application/x-download",
+                           "application/force-download"})
 
 
 class FeedError(ValueError):
@@ -41,10 +46,22 @@ def language_tag(value: str) -> str:
 
 
 def is_media(url: str, mime: str = "") -> bool:
+    """Whether a link is worth fetching as media: a declared audio/video type, or (no type, or a
+    generic one) a media file extension. Images, PDFs, HTML pages are not media items."""
     mime = (mime or "").split(";", 1)[0].strip().lower()
     if mime.startswith(("audio/", "video/")) or mime in AUDIO_TYPES:
         return True
-    return not mime and url_extension(url) in MEDIA_EXTENSIONS
+    return (not mime or mime in GENERIC_TYPES) and url_extension(url) in MEDIA_EXTENSIONS
+
+
+def _licence(d: dict) -> str:
+    """Podcasting 2.0 ``<podcast:license>``, else a licence URL (``<cc:license>``,
+    ``<creativeCommons:license>``, Atom ``<link rel="license">``), else the rights statement."""
+    for key in ("podcast_license", "license", "rights"):
+        value = d.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
 
 
 def _transcripts_by_enclosure(data: bytes, base: str) -> dict[str, list[tuple[str, str]]]:
@@ -101,14 +118,14 @@ def parse_feed(data: bytes, feed_url: str, discovered_at: str = "") -> FeedPage:
     if not feed and not entries:
         raise FeedError("document has no feed elements")
     channel_lang = language_tag(feed.get("language", ""))
-    channel_licence = (feed.get("podcast_license") or feed.get("rights") or "").strip()
+    channel_licence = _licence(feed)
     transcripts = _transcripts_by_enclosure(data, feed_url)
     items: list[SourceItem] = []
     for entry in entries:
         media = [(e.get("href"), e.get("type", "")) for e in entry.get("enclosures", [])]
         media += [(m.get("url"), m.get("type", "")) for m in entry.get("media_content", [])]
         lang = language_tag(entry.get("language", "")) or channel_lang
-        licence = (entry.get("podcast_license") or entry.get("rights") or channel_licence).strip()
+        licence = _licence(entry) or channel_licence
         seen = set()
         for href, mime in media:
             if not href or not is_media(href, mime):

@@ -1,7 +1,8 @@
 """Feed, page, sitemap, WARC and web-transcript parsers on real-world-shaped documents.
 
-feedparser's own test feeds are not part of its installed wheel, so the feeds here are written
-in the shapes real podcast hosts publish (RSS 2.0 + iTunes + Podcasting 2.0, Atom, paged feeds).
+The feeds here are written in the shapes real podcast hosts publish (RSS 2.0 + iTunes +
+Podcasting 2.0, Atom, paged feeds); feedparser's own test corpus runs through the same parser in
+test_feedparser_corpus.py.
 """
 
 import gzip
@@ -94,6 +95,34 @@ def test_atom_feed_enclosure_links():
     assert [i.media_url for i in page.items] == ["http://a.example.fr/1.ogg"]
     assert page.items[0].declared_language == "fr"
     assert page.items[0].licence == "CC BY-SA 4.0"
+
+
+LICENSED = b"""<rss version="2.0" xmlns:cc="http://web.resource.org/cc/"
+     xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+     xmlns:creativeCommons="http://backend.userland.com/creativeCommonsRssModule">
+<channel><title>Licensed</title><copyright>2024 Someone</copyright>
+  <item><title>cc</title><cc:license rdf:resource="http://creativecommons.org/licenses/by/4.0/"/>
+    <enclosure url="http://h.example/a.mp3" type="audio/mpeg" length="1"/></item>
+  <item><title>creativeCommons</title>
+    <creativeCommons:license>http://creativecommons.org/licenses/by-sa/4.0/</creativeCommons:license>
+    <enclosure url="http://h.example/b.mp3" type="application/octet-stream" length="1"/></item>
+  <item><title>channel only</title>
+    <enclosure url="http://h.example/c.mp3" length="1"/>
+    <enclosure url="http://h.example/cover.jpg" type="application/octet-stream" length="1"/></item>
+</channel></rss>"""
+
+
+def test_licence_urls_and_generic_enclosure_types():
+    page = parse_feed(LICENSED, "http://h.example/feed.xml")
+    assert [(i.media_url, i.licence) for i in page.items] == [
+        ("http://h.example/a.mp3", "http://creativecommons.org/licenses/by/4.0/"),
+        ("http://h.example/b.mp3", "http://creativecommons.org/licenses/by-sa/4.0/"),
+        ("http://h.example/c.mp3", "2024 Someone"),  # octet-stream .jpg: not media
+    ]
+    licence = b'<link rel="license" href="https://creativecommons.org/licenses/by/4.0/"/>'
+    atom = ATOM.replace(b'<link rel="alternate"', licence + b'<link rel="alternate"')
+    assert parse_feed(atom, "http://a.example.fr/atom.xml").items[0].licence == (
+        "https://creativecommons.org/licenses/by/4.0/")
 
 
 @pytest.mark.parametrize("junk", [b"", b"<html><body>hello</body></html>", b"\x00\x01\x02garbage",
