@@ -46,8 +46,14 @@ def warc_items(path: str, source: Any, crawl: CrawlConfig, run: str) -> Iterator
                     if looks_media:
                         yield reject(rec.url, "too_large", f"record over {crawl.max_bytes} bytes")
                     continue
+                if rec.truncated:
+                    if looks_media or is_media(rec.url):
+                        yield reject(rec.url, "truncated",
+                                     "record cut short (WARC-Truncated, or the archive ends)")
+                    continue
                 if rec.status != 200:
-                    if looks_media:
+                    # an error response carries the error page's type: the URL decides
+                    if looks_media or is_media(rec.url):
                         yield reject(rec.url, f"http_{rec.status}", "archived error response")
                     continue
                 sniffed = sniff_media_type(rec.payload)
