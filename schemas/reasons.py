@@ -41,6 +41,7 @@ class Reason(StrEnum):
     BAD_URL = "bad_url"
     DNS_FAILED = "dns_failed"
     FETCH_FAILED = "fetch_failed"
+    TLS_ERROR = "tls_error"
     TRUNCATED = "truncated"
     UNSUPPORTED_ENCODING = "unsupported_encoding"
     CORRUPT_ENCODING = "corrupt_encoding"

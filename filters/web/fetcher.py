@@ -9,7 +9,9 @@ Guarantees, per fetch:
   before reading, and compressed bodies are decompressed under their own cap (gzip bombs);
 - 429 and 5xx are retried with exponential backoff, honouring ``Retry-After`` up to a ceiling;
 - conditional GET: an ETag / Last-Modified from a previous fetch turns an unchanged resource
-  into a 304 without a body.
+  into a 304 without a body;
+- HTTPS certificates are verified against certifi's CA bundle for the URL's host name; a failed
+  handshake (self-signed, expired, wrong host, not TLS) is ``tls_error`` and is not retried.
 
 Every failure raises :class:`FetchError` whose ``reason`` is a reject reason code.
 """
@@ -17,6 +19,7 @@ Every failure raises :class:`FetchError` whose ``reason`` is a reject reason cod
 from __future__ import annotations
 
 import email.utils
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -171,6 +174,9 @@ class Fetcher:
             )
         except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
             raise FetchError("timeout", f"no response: {e}", url) from e
+        except (urllib3.exceptions.SSLError, ssl.SSLError) as exc:
+            # certificate not verifiable, wrong host, expired, not TLS at all: never retried
+            raise FetchError("tls_error", f"TLS handshake with {host} failed: {exc}", url) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise FetchError("fetch_failed", f"{type(exc).__name__}: {exc}", url) from exc
         except OSError as exc:

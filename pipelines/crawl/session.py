@@ -83,7 +83,7 @@ class WebSession:
                     policy = RobotsPolicy.from_response(exc.status)
                 elif exc.reason in _UNREACHABLE:
                     policy = RobotsPolicy.from_response(None)
-                else:  # ssrf_blocked / opted_out: the real fetch fails for that reason
+                else:  # ssrf_blocked / opted_out / tls_error: the real fetch fails for that reason
                     policy = RobotsPolicy(mode="allow_all")
             delay = policy.crawl_delay(self.crawl.robots_token)
             if delay is not None:

@@ -4,10 +4,12 @@ Used by the demo (a real crawl of a local website), by tests (a fixture site wit
 routes) and by the crawl benchmark (it logs every request with its arrival time, which is how
 politeness delays are measured). Routes are static :class:`Page`s or callables that write the
 response themselves, so a test can misbehave on purpose (drip bytes, lie about lengths ...).
+Given an ``ssl.SSLContext`` it serves HTTPS (tests use a self-signed certificate).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,8 +55,9 @@ class _QuietServer(ThreadingHTTPServer):
 class SiteServer:
     """The running server: ``url(path)`` builds absolute URLs, ``log`` lists requests."""
 
-    def __init__(self, routes: dict[str, Page | Handler]):
+    def __init__(self, routes: dict[str, Page | Handler], tls: ssl.SSLContext | None = None):
         self.routes = routes
+        self.tls = tls
         self.log = RequestLog()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -62,7 +65,7 @@ class SiteServer:
     def base(self) -> str:
         assert self._httpd is not None
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -111,6 +114,9 @@ class SiteServer:
 
     def start(self) -> SiteServer:
         self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        if self.tls is not None:  # the handshake runs in the request's thread, not in accept()
+            self._httpd.socket = self.tls.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         threading.Thread(target=self._httpd.serve_forever, daemon=True,
                          kwargs={"poll_interval": 0.05}).start()
         return self
@@ -122,10 +128,44 @@ class SiteServer:
             self._httpd = None
 
 
+def self_signed_tls(ip: str = "127.0.0.1") -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for ``ip`` (no CA vouches for
+    it: a verifying client must refuse it). Needs ``cryptography`` (installed with Beam)."""
+    import datetime
+    import ipaddress
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as d:  # load_cert_chain reads files, once
+        (Path(d) / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        (Path(d) / "key.pem").write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+        ctx.load_cert_chain(Path(d) / "cert.pem", Path(d) / "key.pem")
+    return ctx
+
+
 @contextmanager
-def serve(routes: dict[str, Page | Handler]) -> Iterator[SiteServer]:
+def serve(routes: dict[str, Page | Handler],
+          tls: ssl.SSLContext | None = None) -> Iterator[SiteServer]:
     """Serve ``routes`` on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
-    server = SiteServer(routes).start()
+    server = SiteServer(routes, tls).start()
     try:
         yield server
     finally:

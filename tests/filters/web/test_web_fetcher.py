@@ -1,10 +1,12 @@
 """The safe fetcher against a loopback server that misbehaves on purpose.
 
-Each hostile case must end as a specific FetchError reason *and* return: every fetch runs in a
-thread that the test joins with a generous bound, so a hang fails the test instead of the suite.
+Each hostile case (HTTPS ones too) must end as a specific FetchError reason *and* return: every
+fetch runs in a thread that the test joins with a generous bound, so a hang fails the test
+instead of the suite.
 """
 
 import gzip
+import socket
 import threading
 import time
 
@@ -13,7 +15,7 @@ import pytest
 from filters.web.fetcher import Fetcher, FetchError, FetchPolicy, parse_retry_after
 from filters.web.policy import OptOut, parse_networks
 from filters.web.sniff import is_audio, sniff_media_type
-from pipelines.crawl.site_server import Page, serve
+from pipelines.crawl.site_server import Page, self_signed_tls, serve
 
 HANG_GUARD_S = 60
 
@@ -206,3 +208,58 @@ def test_retry_after_parsing():
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert parse_retry_after("soon") is None
+
+
+# ---------------------------------------------------------------- HTTPS
+
+
+@pytest.fixture(scope="module")
+def tls_site():
+    """HTTPS on 127.0.0.1 with a self-signed certificate made here (no CA will vouch for it).
+
+    ``hellos`` counts TLS ClientHellos, so a test can tell whether the fetcher retried."""
+    pytest.importorskip("cryptography")
+    ctx = self_signed_tls()
+    hellos = []
+    ctx.sni_callback = lambda sock, server_name, context: hellos.append(server_name)
+    with serve({"/ep.mp3": Page(b"ID3" + b"\0" * 64, "audio/mpeg")}, tls=ctx) as server:
+        server.hellos = hellos
+        yield server
+
+
+def test_unverifiable_certificate_is_tls_error_and_not_retried(tls_site):
+    url = tls_site.url("/ep.mp3")
+    assert url.startswith("https://")
+    before, requests = len(tls_site.hellos), len(tls_site.log.paths())
+    fetcher = Fetcher(_policy(retries=2, backoff_s=0.05, deadline_s=10.0))
+    with pytest.raises(FetchError) as exc:
+        _run(lambda: fetcher.fetch(url))
+    assert exc.value.reason == "tls_error"
+    assert "certificate verify failed" in exc.value.detail
+    assert len(tls_site.hellos) - before == 1  # a bad certificate does not get better
+    assert len(tls_site.log.paths()) == requests  # no HTTP request over the unverified channel
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_the_same_server_answers_when_verification_is_off(tls_site):
+    # the control: the failure above is the certificate's, not the server's
+    res = _run(lambda: Fetcher(_policy(verify_tls=False)).fetch(tls_site.url("/ep.mp3")))
+    assert res.status == 200 and res.body.startswith(b"ID3")
+
+
+def test_https_to_a_plain_http_server_is_tls_error(site):
+    url = site.url("/ok.txt").replace("http://", "https://")
+    with pytest.raises(FetchError) as exc:
+        _run(lambda: Fetcher(_policy(retries=2)).fetch(url))
+    assert exc.value.reason == "tls_error"
+
+
+def test_tls_handshake_that_never_comes_is_a_timeout():
+    """A server that accepts the connection and never answers the ClientHello."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/ep.mp3"
+        with pytest.raises(FetchError) as exc:
+            _run(lambda: Fetcher(_policy(retries=2)).fetch(url))
+    assert exc.value.reason == "timeout"

@@ -1,4 +1,5 @@
-"""Robots.txt over HTTP (5xx, 4xx, AI tokens, Crawl-delay) and discovery of broken documents."""
+"""Robots.txt over HTTP (5xx, 4xx, AI tokens, Crawl-delay), discovery of broken documents, and a
+site whose HTTPS certificate does not verify."""
 
 import pytest
 
@@ -6,7 +7,7 @@ from filters.web.fetcher import FetchError
 from pipelines.crawl.config import CrawlConfig, HtmlSourceConfig, RssSourceConfig
 from pipelines.crawl.discover import discover
 from pipelines.crawl.session import WebSession
-from pipelines.crawl.site_server import Page, serve
+from pipelines.crawl.site_server import Page, self_signed_tls, serve
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\0" * 40
 
@@ -59,3 +60,22 @@ def test_discovery_turns_broken_documents_into_rejects():
         out = list(discover(session, html))
         assert [(r["source_uri"], r["reason"]) for r in out] == [
             (site.url("/missing.html"), "http_404")]
+
+
+def test_unverifiable_https_site_is_a_tls_error_reject():
+    """robots.txt fails the same way (no verdict from it); the feed is then a tls_error reject."""
+    pytest.importorskip("cryptography")
+    routes = {"/robots.txt": Page(b"", "text/plain", 404),
+              "/feed.xml": Page(b"<rss><channel><title>t</title></channel></rss>",
+                                "application/rss+xml"),
+              "/a.wav": Page(WAV, "audio/wav")}
+    with serve(routes, tls=self_signed_tls()) as site:
+        session, src = _session(site.base)
+        assert src.url.startswith("https://")
+        out = list(discover(session, src))
+        assert [(r["source_uri"], r["reason"]) for r in out] == [
+            (site.url("/feed.xml"), "tls_error")]
+        with pytest.raises(FetchError) as exc:
+            session.get(site.url("/a.wav"), "s")
+        assert exc.value.reason == "tls_error"
+        assert site.log.paths() == []
