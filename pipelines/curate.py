@@ -29,7 +29,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines import io as sio
 from pipelines.config import ConfigError, LocalSourceConfig, RunConfig
 from pipelines.manifests import compute_stats, finalize_shards, unique_rows, write_manifests
-from pipelines.models import resolve_model
+from pipelines.models import is_multilingual, resolve_model
 from pipelines.sources.local import LocalItem, list_directory, list_manifest, load_item
 from pipelines.stages.asr import PseudoLabel
 from pipelines.stages.common import REJECTED, stable_bucket
@@ -240,6 +240,18 @@ def _clear(uri: str) -> None:
         fs.rm(path, recursive=True)
 
 
+def assume_english_for_english_only_asr(config: RunConfig) -> RunConfig:
+    """An English-only model (tiny.en) detects no language, so segments without a transcript
+    would all end as ``lid_low_confidence``; the model's language is the fallback instead."""
+    cur = config.curate
+    if cur.labels.fallback_language or is_multilingual(cur.asr.model):
+        return config
+    log.info("ASR model %s is English-only: segments with no language evidence count as English",
+             cur.asr.model)
+    labels = replace(cur.labels, fallback_language="en")
+    return replace(config, curate=replace(cur, labels=labels))
+
+
 def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
                asr_model: str | None = None, force: bool = False) -> Summary:
     """Run the curate phase into ``out``; returns a summary (also written as stats.json)."""
@@ -251,6 +263,7 @@ def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
         stats = json.loads(sio.read_bytes(sio.join(out, "stats.json")))
         return Summary(out, stats, skipped=True)
     model_dir = str(resolve_model(config.curate.asr.model))
+    config = assume_english_for_english_only_asr(config)
     items, listing_rejects = list_sources(config)
     catalog_items = sio.glob(sio.join(out, "catalog", "items-*.parquet"))
     catalog_rejects = sio.glob(sio.join(out, "catalog", "rejects-*.parquet"))

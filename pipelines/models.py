@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 ENGLISH_ONLY = {"tiny.en"}
+MULTILINGUAL_VOCABULARY = 51865  # tokens; English-only Whisper models have 51864
 KNOWN = ("tiny.en", "base")
 
 
@@ -72,4 +73,14 @@ def resolve_model(name: str) -> Path:
 
 
 def is_multilingual(name: str) -> bool:
-    return name not in ENGLISH_ONLY and not name.endswith(".en")
+    """Does the model detect and transcribe languages other than English?
+
+    English-only Whisper vocabularies have 51864 tokens, multilingual ones 51865 or more (one
+    more for large-v3), which also settles it for a user's own CTranslate2 directory."""
+    if name in ENGLISH_ONLY:
+        return False
+    vocabulary = resolve_model(name) / "vocabulary.txt"
+    if vocabulary.is_file():
+        with open(vocabulary, encoding="utf-8") as fh:
+            return sum(1 for _ in fh) >= MULTILINGUAL_VOCABULARY
+    return not name.endswith(".en")
