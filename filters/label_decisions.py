@@ -8,11 +8,13 @@ Two hooks called by the curate pipeline:
 * :func:`decide_recording` — after the shuffle, on all surviving segments of one recording:
   alignment of an untimed transcript across its segments, and machine-generated transcript
   detection over the whole recording's text (which can turn a "source" label into a pseudo-label
-  or a reject).
+  or a reject), and the recording's audio language pooled over all its segments (a pseudo-label
+  decoded in another language is dropped as ``lid_mismatch``).
 
 Every decision is recorded as a verdict (``label.lid``, ``label.hallucination``,
-``label.machine_text``, ``label.alignment``, ``label.choice``) with its evidence; every segment
-that enters leaves kept or as a :class:`Reject` — also when the policy code itself fails.
+``label.machine_text``, ``label.alignment``, ``label.choice``, ``label.recording_lid``) with its
+evidence; every segment that enters leaves kept or as a :class:`Reject` — also when the policy
+code itself fails.
 """
 
 from __future__ import annotations
@@ -113,7 +115,53 @@ def decide_recording(
                     for s in segments]
 
 
+def recording_audio_language(segments: list[Segment]) -> tuple[str, float]:
+    """The recording's audio language: segment LID probabilities pooled, weighted by duration.
+
+    Whisper's detection on one short window is noisy; over every window of the recording it is
+    the "several windows, not just the first 30 s" evidence the label policy wants."""
+    sums: dict[str, float] = {}
+    total = 0.0
+    for seg in segments:
+        if not seg.audio_language_probs:
+            continue
+        for lang, p in seg.audio_language_probs:
+            sums[lang] = sums.get(lang, 0.0) + p * seg.duration
+        total += seg.duration
+    if not sums or total <= 0:
+        return "", 0.0
+    best = max(sums, key=sums.__getitem__)
+    return best, sums[best] / total
+
+
+def _off_language(seg: Segment, language: str, prob: float, config: LabelConfig) -> str:
+    """Why a pseudo-labelled segment decoded in another language than its recording is dropped
+    ("" when it is not): its label would be a transcript in the wrong language."""
+    if (not language or prob < config.min_audio_language_prob or seg.label_source != "pseudo"
+            or not seg.audio_language or seg.audio_language == language):
+        return ""
+    return (f"pseudo-label decoded as {seg.audio_language}:{seg.audio_language_prob:.2f}, "
+            f"the recording's audio is {language}:{prob:.2f}")
+
+
 def _decide_recording(
+    recording: Recording, segments: list[Segment], config: LabelConfig
+) -> tuple[list[Segment], list[Reject]]:
+    kept, rejects = _decide_labels(recording, segments, config)
+    language, prob = recording_audio_language(segments)
+    consistent = []
+    for seg in kept:
+        detail = _off_language(seg, language, prob, config)
+        if detail:
+            seg = seg.with_verdict(Verdict("label.recording_lid", False, Reason.LID_MISMATCH,
+                                           detail))
+            rejects.append(Reject.for_segment(seg, Stage.LID, Reason.LID_MISMATCH, detail))
+        else:
+            consistent.append(seg)
+    return consistent, rejects
+
+
+def _decide_labels(
     recording: Recording, segments: list[Segment], config: LabelConfig
 ) -> tuple[list[Segment], list[Reject]]:
     machine = recording_machine_verdict(recording, segments, config)

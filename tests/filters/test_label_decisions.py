@@ -147,6 +147,33 @@ def test_untimed_without_text_falls_back_to_pseudo_labels():
     assert rejects == [] and kept[0].label_source == "pseudo"
 
 
+def test_pseudo_label_decoded_off_the_recordings_language_is_dropped():
+    # an English recording; one segment was batched alone and read as Welsh
+    segs = [seg(0, dur=8.0), seg(1, dur=8.0, start=10.0),
+            seg(2, pseudo="Ond y mae hi'n braf heddiw.", audio="cy", ap=0.6, dur=3.0, start=20.0)]
+    decided = [decide_segment(s, CFG) for s in segs]
+    assert all(isinstance(d, Segment) and d.label_source == "pseudo" for d in decided)
+    kept, rejects = decide_recording(REC, decided, CFG)
+    assert [s.index for s in kept] == [0, 1]
+    assert [(r.id, r.stage, r.reason) for r in rejects] == [
+        ("r1-00002", Stage.LID, Reason.LID_MISMATCH)]
+    assert "the recording's audio is en" in rejects[0].detail
+
+
+def test_recording_language_does_not_overrule_source_labels_or_a_mixed_recording():
+    # half Spanish, half English audio: no language reaches 0.5 over the recording
+    mixed = [seg(0, audio="es", ap=0.9, pseudo="Hola, ¿cómo estás hoy?", dur=5.0),
+             seg(1, audio="en", ap=0.9, dur=5.0, start=6.0)]
+    kept, rejects = decide_recording(REC, [decide_segment(s, CFG) for s in mixed], CFG)
+    assert rejects == [] and len(kept) == 2
+    # a timed Spanish cue in an English recording keeps its (agreeing) source label
+    timed = [seg(0, dur=8.0), seg(1, audio="es", ap=0.9, pseudo="Hola, ¿cómo estás hoy?",
+                                   source="Hola, ¿cómo estás hoy?", kind="timed", text_lang="es",
+                                   tp=0.95, start=10.0)]
+    kept, rejects = decide_recording(REC, [decide_segment(s, CFG) for s in timed], CFG)
+    assert rejects == [] and [s.label_source for s in kept] == ["pseudo", "source"]
+
+
 words = st.sampled_from("the a cat dog sat ran on under mat hat big small red".split())
 sentences = st.lists(words, min_size=0, max_size=12).map(" ".join)
 
