@@ -9,11 +9,12 @@ and prints Markdown tables:
   pseudo-label WER/CER against the references for each model (segments joined per file) and for
   faster-whisper's ``transcribe`` on the whole clip, the share of kept segments labelled from
   the source, and kept segments from the non-speech files (must be 0);
-* speed: the batched pseudo-labeller vs ``WhisperModel.transcribe`` file by file, same model,
-  threads and greedy decoding, with the WER each reaches.
+* speed: the batched pseudo-labeller vs ``WhisperModel.transcribe`` file by file, same model and
+  threads, at beam 5 (``transcribe``'s defaults, temperature fallback included) and greedy (both
+  beam 1, no fallback), with the WER each reaches.
 
 Usage: .venv/bin/python benchmarks/quality.py [--models tiny.en base] [--threads N]
-       [--batch-size 8] [--speed-model base] [--limit N]
+       [--batch-size 16] [--beam-size 5] [--speed-model base] [--limit N]
 """
 
 from __future__ import annotations
@@ -77,8 +78,10 @@ def segment_items(items: list[dict]) -> float:
     return time.perf_counter() - t0
 
 
-def run_batched(model, items: list[dict], batch_size: int) -> tuple[dict, float, float]:
+def run_batched(model, items: list[dict], batch_size: int, beam_size: int
+                ) -> tuple[dict, float, float]:
     """Pseudo-label every span of every item in cross-file batches (the pipeline's way)."""
+    from pipelines.config import AsrConfig
     from pipelines.whisper import transcribe_batch
 
     jobs = [(i, j, it["samples"][int(s.start * SR):int(s.end * SR)])
@@ -87,25 +90,31 @@ def run_batched(model, items: list[dict], batch_size: int) -> tuple[dict, float,
     w0, c0 = time.perf_counter(), time.process_time()
     for k in range(0, len(jobs), batch_size):
         chunk = jobs[k:k + batch_size]
-        for (i, j, _a), res in zip(chunk, transcribe_batch(model, [a for _i, _j, a in chunk]),
-                                   strict=True):
+        results = transcribe_batch(model, [a for _i, _j, a in chunk], beam_size,
+                                   groups=[i for i, _j, _a in chunk],
+                                   context_pad_s=AsrConfig.context_pad_s)
+        for (i, j, _a), res in zip(chunk, results, strict=True):
             out[(i, j)] = res
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
-def run_file_by_file(model, items: list[dict], english_only: bool
+def run_file_by_file(model, items: list[dict], english_only: bool, beam_size: int
                      ) -> tuple[list[str], float, float]:
-    """faster-whisper's own long-form ``transcribe`` on each whole clip, greedy like ours.
+    """faster-whisper's own long-form ``transcribe`` on each whole clip.
 
-    Non-speech files are skipped, and so are non-English files for an English-only model."""
+    Beam 5 is ``transcribe``'s defaults (temperature fallback, conditioning on the previous
+    window); beam 1 is plain greedy like our greedy mode. Non-speech files are skipped, and so
+    are non-English files for an English-only model."""
     texts = []
     w0, c0 = time.perf_counter(), time.process_time()
     for it in items:
         if not it["language"] or (english_only and it["language"] != "en"):
             texts.append("")
             continue
-        pieces, _info = model.transcribe(it["samples"], beam_size=1, vad_filter=False,
-                                         condition_on_previous_text=False)
+        greedy = {"temperature": 0.0, "condition_on_previous_text": False} if beam_size == 1 \
+            else {}
+        pieces, _info = model.transcribe(it["samples"], beam_size=beam_size, vad_filter=False,
+                                         **greedy)
         texts.append(" ".join(p.text.strip() for p in pieces))
     return texts, time.perf_counter() - w0, time.process_time() - c0
 
@@ -154,11 +163,51 @@ def fmt(x: float | None, pct: bool = True) -> str:
     return f"{100 * x:.1f}" if pct else f"{x:.2f}"
 
 
+def file_weighted_error(items: list[dict], texts: list[str]) -> float:
+    """WER (CER for zh/ja, which have no spaces) per language, weighted by files, in %."""
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, it in enumerate(items):
+        if it["language"]:
+            by_lang[it["language"]].append(i)
+    total, weight = 0.0, 0
+    for lang, ids in by_lang.items():
+        cer, wer = corpus_error_rates([items[i]["transcript"] for i in ids],
+                                      [texts[i] for i in ids], lang)
+        total += (cer if lang in ("zh", "ja") else wer) * len(ids)
+        weight += len(ids)
+    return 100 * total / max(weight, 1)
+
+
+def print_speed(items: list[dict], speed: dict[int, tuple], name: str, threads: int,
+                batch_size: int, speech_s: float, vad_s: float) -> None:
+    """The batched labeller vs ``transcribe`` file by file, at each beam width measured."""
+    n_files = sum(1 for it in items if it["language"])
+    print(f"\n## Speed ({name}, {threads} threads, {n_files} speech files, {speech_s:.0f} s; "
+          f"VAD segmentation {vad_s:.1f} s is counted in the batched rows)\n")
+    print("| labeller | beam | wall s | audio s per core-second | file-weighted WER/CER % |")
+    print("|---|---:|---:|---:|---:|")
+    ratios = []
+    for beam, (bw, _bc, fw, _fc, results, whole) in sorted(speed.items(), reverse=True):
+        texts = [" ".join(results[(i, j)].text for j in range(len(it["spans"])))
+                 for i, it in enumerate(items)]
+        ours, theirs = file_weighted_error(items, texts), file_weighted_error(items, whole)
+        wall = bw + vad_s
+        print(f"| batched segments (batch {batch_size}) | {beam} | {wall:.1f} | "
+              f"{speech_s / max(wall * threads, 1e-9):.2f} | {ours:.1f} |")
+        print(f"| faster-whisper transcribe, file by file | {beam} | {fw:.1f} | "
+              f"{speech_s / max(fw * threads, 1e-9):.2f} | {theirs:.1f} |")
+        ratios.append(f"beam {beam}: {fw / max(wall, 1e-9):.2f}x at WER {ours:.1f} vs "
+                      f"{theirs:.1f}")
+    print("\nspeed-up per core (same threads, wall, VAD included): " + "; ".join(ratios))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["tiny.en", "base"])
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--beam-size", type=int, default=5,
+                    help="for the quality tables; the speed table runs beam 5 and greedy")
     ap.add_argument("--speed-model", default="base")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (smoke runs)")
@@ -182,19 +231,25 @@ def main(argv: list[str] | None = None) -> int:
         it["text_lid"] = pred[0] if pred else ("", 0.0)
 
     per_model: dict[str, dict] = {}
-    speed: dict[str, tuple] = {}
+    speed: dict[int, tuple] = {}  # beam -> (batched s wall, CPU, file-by-file wall, CPU, texts)
     for name in args.models:
         model = load_whisper(str(resolve_model(name)), args.device, "auto", args.threads)
         multi = is_multilingual(name)
-        results, bw, bc = run_batched(model, items, args.batch_size)
-        config = LabelConfig(fallback_language="" if multi else "en")
-        decided = [decide_item(it, i, results, config, multi) for i, it in enumerate(items)]
-        whole, fw, fc = run_file_by_file(model, items, not multi)
-        per_model[name] = {"results": results, "decided": decided, "whole": whole, "multi": multi}
-        if name == args.speed_model:
-            speed[name] = (bw, bc, fw, fc)
-        print(f"model {name}: batched {bw:.1f} s wall / {bc:.1f} s CPU; "
-              f"file by file {fw:.1f} s wall / {fc:.1f} s CPU", flush=True)
+        beams = [args.beam_size] + ([b for b in (5, 1) if b != args.beam_size]
+                                    if name == args.speed_model else [])
+        for beam in beams:
+            results, bw, bc = run_batched(model, items, args.batch_size, beam)
+            whole, fw, fc = run_file_by_file(model, items, not multi, beam)
+            print(f"model {name} beam {beam}: batched {bw:.1f} s wall / {bc:.1f} s CPU; "
+                  f"file by file {fw:.1f} s wall / {fc:.1f} s CPU", flush=True)
+            if name == args.speed_model:
+                speed[beam] = (bw, bc, fw, fc, results, whole)
+            if beam == args.beam_size:
+                config = LabelConfig(fallback_language="" if multi else "en")
+                decided = [decide_item(it, i, results, config, multi)
+                           for i, it in enumerate(items)]
+                per_model[name] = {"results": results, "decided": decided, "whole": whole,
+                                   "multi": multi}
 
     langs = sorted({it["language"] for it in items if it["language"]},
                    key=lambda lang: (-sum(1 for it in items if it["language"] == lang), lang))
@@ -275,40 +330,9 @@ def main(argv: list[str] | None = None) -> int:
         reasons = Counter(r.reason for d in per_model[name]["decided"] for r in d[1])
         print(f"- {name}: {dict(reasons.most_common())}")
 
-    for name, (bw, bc, fw, fc) in speed.items():
-        pm = per_model[name]
-        idx = [i for i, it in enumerate(items) if it["language"]]
-        refs = [items[i]["transcript"] for i in idx]
-        byl = defaultdict(list)
-        for i in idx:
-            byl[items[i]["language"]].append(i)
-        # WER where words exist (spaced languages), CER for zh/ja
-        def err(texts: list[str], byl=byl) -> str:
-            parts = []
-            for lang, ids in sorted(byl.items()):
-                cer, wer = corpus_error_rates([items[i]["transcript"] for i in ids],
-                                              [texts[i] for i in ids], lang)
-                parts.append((lang, cer if lang in ("zh", "ja") else wer, len(ids)))
-            total = sum(n for *_x, n in parts)
-            return f"{100 * sum(e * n for _l, e, n in parts) / total:.1f}"
-        seg_texts = {i: " ".join(pm["results"][(i, j)].text
-                                 for j in range(len(items[i]["spans"]))) for i in idx}
-        batched_texts = [seg_texts.get(i, "") for i in range(len(items))]
-        print(f"\n## Speed ({name}, {args.threads} threads, greedy, {len(refs)} speech files, "
-              f"{speech_s:.0f} s)\n")
-        core_s = args.threads
-        print("| labeller | wall s | CPU s | audio s per core-second (wall x threads) | "
-              "file-weighted WER/CER % |")
-        print("|---|---:|---:|---:|---:|")
-        print(f"| batched segments (batch {args.batch_size}) | {bw:.1f} | {bc:.1f} | "
-              f"{speech_s / max(bw * core_s, 1e-9):.2f} | {err(batched_texts)} |")
-        print(f"| batched + VAD segmentation | {bw + vad_s:.1f} | {bc + vad_s:.1f} | "
-              f"{speech_s / max((bw + vad_s) * core_s, 1e-9):.2f} | |")
-        print(f"| faster-whisper transcribe, file by file | {fw:.1f} | {fc:.1f} | "
-              f"{speech_s / max(fw * core_s, 1e-9):.2f} | {err(pm['whole'])} |")
-        print(f"\nspeed-up per core (same threads, wall): {fw / max(bw + vad_s, 1e-9):.2f}x "
-              f"including VAD; per CPU second {fc / max(bc, 1e-9):.2f}x (CPU time counts "
-              "OpenMP spin-waits, so it varies with machine load)")
+    if speed:
+        print_speed(items, speed, args.speed_model, args.threads, args.batch_size, speech_s,
+                    vad_s)
     return 0
 
 

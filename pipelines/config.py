@@ -74,9 +74,9 @@ class SegmentConfig:
     frame_ms: int = 30  # VAD frame length: 10, 20 or 30 ms
     min_speech_s: float = 0.5  # speech regions shorter than this are dropped as noise
     min_silence_s: float = 0.3  # a pause at least this long ends a speech region
-    pad_s: float = 0.15  # silence kept around each region so words are not clipped
+    pad_s: float = 0.3  # silence kept around each region so words are not clipped
     max_s: float = 30.0  # hard ceiling on a segment (Whisper's window)
-    target_s: float = 20.0  # regions are merged up to about this length, split at pauses beyond it
+    target_s: float = 30.0  # regions are merged up to about this length, split at pauses beyond it
     min_segment_s: float = 1.0  # segments shorter than this are rejected (segment_too_short)
     respect_cues: bool = True  # with timed transcripts, cut only at cue boundaries
 
@@ -110,14 +110,16 @@ class AsrConfig:
     compute_type: str = "auto"  # CTranslate2 compute type; auto: int8 on CPU, float16 on GPU
     device: str = "auto"  # cpu | cuda | auto
     cpu_threads: int = 0  # 0: one thread per available core
-    batch_size: int = 8  # segments per encoder/decoder batch (across recordings)
-    beam_size: int = 1  # 1 = greedy decoding (fast on CPU); 5 matches Whisper's paper
-    language: str = ""  # force a language for decoding; empty: detect per segment
+    batch_size: int = 16  # segments per batch (across recordings), encoded in length buckets
+    beam_size: int = 5  # beam width as in Whisper's paper; 1 = greedy: faster, ~2 WER points worse
+    language: str = ""  # force a language for decoding; empty: detect, pooled per recording
+    context_pad_s: float = 5.0  # silence after a segment in the encoder input (0: full 30 s window)
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")
         _check(self.batch_size >= 1, f"{where}.batch_size", "must be >= 1")
         _check(self.beam_size >= 1, f"{where}.beam_size", "must be >= 1")
+        _check(0 <= self.context_pad_s <= 30, f"{where}.context_pad_s", "must be in [0, 30]")
         _check(self.cpu_threads >= 0, f"{where}.cpu_threads", "must be >= 0")
         _check(self.device in ("cpu", "cuda", "auto"), f"{where}.device", "must be cpu|cuda|auto")
 

@@ -48,7 +48,9 @@ class WhisperModelHandler(ModelHandler[Segment, Segment, Any]):
 
         def label(items: Sequence[Segment]) -> list[Segment]:
             results = transcribe_batch(model, [s.audio for s in items], self.config.beam_size,
-                                       self.config.language)
+                                       self.config.language,
+                                       groups=[s.recording_id for s in items],
+                                       context_pad_s=self.config.context_pad_s)
             return [
                 replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
                         no_speech_prob=round(r.no_speech_prob, 4),
