@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from pipelines.config_base import check
+from pipelines.io import join, write_text_atomic
 from pipelines.report import aggregate, figures, runfiles, samples
 
 log = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ def build_report(run_dir: str, compare: str | None = None,
                  config: ReportConfig | None = None) -> str:
     """Write ``RUN/report/index.html`` for ``run_dir`` and return its path (or URL)."""
     html = render(run_dir, compare=compare, config=config)
-    out = runfiles.join(run_dir.rstrip("/"), "report", "index.html")
-    runfiles.write_text(out, html)
+    out = join(run_dir.rstrip("/"), "report", "index.html")
+    write_text_atomic(out, html)
     log.info("report: wrote %s (%d kB)", out, len(html) // 1000)
     return out

@@ -17,11 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from pipelines import io as sio
+from pipelines.io import fs_and_path, join
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +42,9 @@ REJECT_THIN_COLUMNS = (
 REJECT_TEXT_LENGTH_COLUMN = "text"
 
 
-def join(base: str, *parts: str) -> str:
-    """Join path parts onto a local path or URL without touching the scheme."""
-    if "://" in base:
-        scheme, rest = base.split("://", 1)
-        return f"{scheme}://{posixpath.join(rest, *parts)}"
-    return posixpath.join(base, *parts)
-
-
-def _fs(uri: str) -> tuple[Any, str]:
-    return fsspec.core.url_to_fs(uri)
-
-
-def exists(uri: str) -> bool:
-    fs, path = _fs(uri)
-    return bool(fs.exists(path))
-
-
 def read_json(uri: str) -> dict[str, Any] | None:
     """A JSON object, or None when the file is absent or unreadable (logged)."""
-    fs, path = _fs(uri)
+    fs, path = fs_and_path(uri)
     if not fs.exists(path):
         return None
     try:
@@ -80,7 +65,7 @@ def read_parquet_columns(
     ``<name>_chars``) on the fly, so free text never has to sit in memory. Returns None when
     the file is absent or unreadable.
     """
-    fs, path = _fs(uri)
+    fs, path = fs_and_path(uri)
     if not fs.exists(path):
         return None
     try:
@@ -113,7 +98,7 @@ def read_parquet_columns(
 def read_rows(uri: str, ids: Iterable[str], id_column: str) -> pl.DataFrame:
     """All columns of the rows whose ``id_column`` is in ``ids``, read in one streaming pass."""
     wanted = pa.array(sorted(set(ids)), type=pa.string())
-    fs, path = _fs(uri)
+    fs, path = fs_and_path(uri)
     if len(wanted) == 0 or not fs.exists(path):
         return pl.DataFrame()
     parts = []
@@ -139,7 +124,7 @@ def read_shard_members(
     wanted = set(names)
     found: dict[str, bytes] = {}
     uri = join(run_dir, "shards", shard)
-    fs, path = _fs(uri)
+    fs, path = fs_and_path(uri)
     try:
         with fs.open(path, "rb") as fh, tarfile.open(fileobj=fh, mode="r|*") as tar:
             for member in tar:
@@ -157,7 +142,7 @@ def read_shard_members(
 def list_reject_samples(run_dir: str) -> dict[str, list[str]]:
     """``{reason: [uri, ...]}`` of ``RUN/samples/rejected/<reason>/*``, sorted."""
     base = join(run_dir, "samples", "rejected")
-    fs, path = _fs(base)
+    fs, path = fs_and_path(base)
     out: dict[str, list[str]] = {}
     if not fs.exists(path):
         return out
@@ -173,27 +158,10 @@ def list_reject_samples(run_dir: str) -> dict[str, list[str]]:
 
 def read_bytes(uri: str, max_bytes: int = 16 << 20) -> bytes | None:
     """A whole small file, or None when absent, unreadable or over ``max_bytes``."""
-    fs, path = _fs(uri)
     try:
-        size = fs.size(path)
-        if size is not None and size > max_bytes:
-            return None
-        with fs.open(path, "rb") as fh:
-            return fh.read(max_bytes + 1)
-    except OSError:
+        return sio.read_bytes(uri, max_bytes)
+    except OSError:  # missing, unreadable, or InputTooLarge
         return None
-
-
-def write_text(uri: str, text: str) -> None:
-    """Write via a temporary sibling then move, so a reader never sees half a report."""
-    fs, path = _fs(uri)
-    parent = posixpath.dirname(path)
-    if parent:
-        fs.makedirs(parent, exist_ok=True)
-    tmp = posixpath.join(parent, f".tmp-{posixpath.basename(path)}")
-    with fs.open(tmp, "wb") as fh:
-        fh.write(text.encode("utf-8"))
-    fs.mv(tmp, path)
 
 
 @dataclass
