@@ -78,6 +78,12 @@ def segment_items(items: list[dict]) -> float:
     return time.perf_counter() - t0
 
 
+def hint(item: dict) -> str:
+    """The transcript's language as the pipeline's ASR stage sees it (fastText, p >= 0.5)."""
+    lang, prob = item["text_lid"]
+    return lang if prob >= 0.5 else ""
+
+
 def run_batched(model, items: list[dict], batch_size: int, beam_size: int
                 ) -> tuple[dict, float, float]:
     """Pseudo-label every span of every item in cross-file batches (the pipeline's way)."""
@@ -92,7 +98,8 @@ def run_batched(model, items: list[dict], batch_size: int, beam_size: int
         chunk = jobs[k:k + batch_size]
         results = transcribe_batch(model, [a for _i, _j, a in chunk], beam_size,
                                    groups=[i for i, _j, _a in chunk],
-                                   context_pad_s=AsrConfig.context_pad_s)
+                                   context_pad_s=AsrConfig.context_pad_s,
+                                   hints=[hint(items[i]) for i, _j, _a in chunk])
         for (i, j, _a), res in zip(chunk, results, strict=True):
             out[(i, j)] = res
     return out, time.perf_counter() - w0, time.process_time() - c0
@@ -148,8 +155,8 @@ def decide_item(item: dict, idx: int, results: dict, config: LabelConfig,
             start=span.start, end=span.end, source_text_kind="untimed" if transcript else "none",
             pseudo_label=r.text, avg_logprob=r.avg_logprob, no_speech_prob=r.no_speech_prob,
             compression_ratio=r.compression_ratio, speech_ratio=span.speech_ratio,
-            audio_language=r.language if multilingual else "",
-            audio_language_prob=r.language_prob if multilingual else 0.0,
+            audio_language=r.detected_language,
+            audio_language_prob=r.detected_prob,
             audio_language_probs=r.language_probs)
         out = decide_segment(seg, config)
         (rejects if isinstance(out, Reject) else kept).append(out)

@@ -114,12 +114,14 @@ class AsrConfig:
     beam_size: int = 5  # beam width as in Whisper's paper; 1 = greedy: faster, ~2 WER points worse
     language: str = ""  # force a language for decoding; empty: detect, pooled per recording
     context_pad_s: float = 5.0  # silence after a segment in the encoder input (0: full 30 s window)
+    hint_below_prob: float = 0.5  # pooled audio LID under this: decode in the transcript's language
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")
         _check(self.batch_size >= 1, f"{where}.batch_size", "must be >= 1")
         _check(self.beam_size >= 1, f"{where}.beam_size", "must be >= 1")
         _check(0 <= self.context_pad_s <= 30, f"{where}.context_pad_s", "must be in [0, 30]")
+        _check(0 <= self.hint_below_prob <= 1, f"{where}.hint_below_prob", "must be in [0, 1]")
         _check(self.cpu_threads >= 0, f"{where}.cpu_threads", "must be >= 0")
         _check(self.device in ("cpu", "cuda", "auto"), f"{where}.device", "must be cpu|cuda|auto")
 

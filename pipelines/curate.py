@@ -128,7 +128,7 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, work: str, shards_dir: s
                | "SpreadCatalog" >> beam.Reshuffle())
     recordings = (local.recordings, crawled) | "AllRecordings" >> beam.Flatten()
     decoded = recordings | "DecodeAndSegment" >> beam.ParDo(
-        DecodeAndSegment(cur.decode, cur.segment)).with_outputs(
+        DecodeAndSegment(cur.decode, cur.segment, lid=cur.lid)).with_outputs(
         REJECTED, RECORDINGS, META, main="segments")
     segments = decoded.segments | "TextLID" >> beam.ParDo(TextLanguageId(cur.lid))
     labelled = segments | "PseudoLabel" >> PseudoLabel(cur.asr, model_dir)

@@ -14,7 +14,8 @@ segments are already at most 30 s, so three things make a batch cheaper than tha
 * **Language pooled per recording.** Whisper's per-segment language detection is noisy on short or
   conversational speech (an English earnings call was read as Welsh); the probabilities of all
   segments of one recording in the batch are summed, weighted by duration, and every segment is
-  decoded in the pooled language.
+  decoded in the pooled language. When even the pooled vote is unsure (a 3.7 s Spanish clip read
+  as Malay at p = 0.40) and the caller knows the transcript's language, that language is used.
 
 No Beam here: ``pipelines/stages/asr.py`` wraps this in RunInference.
 """
@@ -45,11 +46,10 @@ class AsrResult:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
-    language: str  # decoding language (pooled over the recording; "en" for English-only models)
-    language_prob: float  # its pooled probability (0.0 when not detected)
+    language: str  # the language decoded in ("en" for English-only models)
+    detected_language: str  # pooled audio LID over the recording's clips ("" if not detected)
+    detected_prob: float  # its pooled probability (0.0 when not detected)
     language_probs: tuple[tuple[str, float], ...]  # top pooled candidates ((), if not detected)
-    segment_language: str = ""  # this segment's own most likely language ("" if not detected)
-    segment_language_prob: float = 0.0
 
 
 def load_whisper(model_dir: str, device: str = "auto", compute_type: str = "auto",
@@ -123,14 +123,25 @@ def _top(probs: dict[str, float], k: int) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(probs.items(), key=lambda kv: -kv[1])[:k])
 
 
+def decoding_language(pooled: dict[str, float], hint: str, hint_below_prob: float,
+                      known: set[str]) -> str:
+    """The pooled audio language, or the hint (the transcript's language) when audio is unsure."""
+    best = max(pooled, key=pooled.__getitem__)
+    if hint and hint in known and pooled[best] < hint_below_prob:
+        return hint
+    return best
+
+
 def transcribe_batch(model: Any, audios: Sequence[np.ndarray], beam_size: int = 5,
                      language: str = "", lid_top_k: int = 5,
                      groups: Sequence[object] | None = None,
-                     context_pad_s: float = 5.0) -> list[AsrResult]:
+                     context_pad_s: float = 5.0, hints: Sequence[str] | None = None,
+                     hint_below_prob: float = 0.5) -> list[AsrResult]:
     """Pseudo-label a batch of <= 30 s clips (16 kHz float32), one result per clip.
 
     ``groups`` names each clip's recording: language detection is pooled within a group (each
-    clip is its own group when omitted). ``language`` forces the decoding language."""
+    clip is its own group when omitted). ``language`` forces the decoding language; ``hints``
+    (per clip, "" for none) are used when the pooled audio LID is below ``hint_below_prob``."""
     from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
     if not audios:
@@ -152,7 +163,9 @@ def transcribe_batch(model: Any, audios: Sequence[np.ndarray], beam_size: int = 
                 own[i] = {tok.strip("<|>"): float(p) for tok, p in candidates}
     if detect:
         pooled = pool_languages(own, [min(len(a), MAX_SAMPLES) for a in audios], groups)
-        languages = [max(p, key=p.__getitem__) for p in pooled]
+        known = set(own[0])
+        languages = [decoding_language(p, h, hint_below_prob, known)
+                     for p, h in zip(pooled, hints or [""] * len(audios), strict=True)]
     else:
         pooled = [{} for _ in audios]
         languages = [language if multilingual else "en"] * len(audios)
@@ -174,16 +187,15 @@ def transcribe_batch(model: Any, audios: Sequence[np.ndarray], beam_size: int = 
     for i, (text, tokens, res) in enumerate(texts):
         seq_len = len(tokens)
         avg_logprob = float(res.scores[0] * seq_len / (seq_len + 1)) if res.scores else 0.0
-        seg_top = _top(own[i], 1)
+        top = _top(pooled[i], lid_top_k)
         out_results.append(AsrResult(
             text=text,
             avg_logprob=avg_logprob,
             no_speech_prob=float(res.no_speech_prob),
             compression_ratio=float(get_compression_ratio(text)) if text else 0.0,
             language=languages[i],
-            language_prob=float(pooled[i].get(languages[i], 0.0)),
-            language_probs=_top(pooled[i], lid_top_k),
-            segment_language=seg_top[0][0] if seg_top else "",
-            segment_language_prob=seg_top[0][1] if seg_top else 0.0,
+            detected_language=top[0][0] if top else "",
+            detected_prob=top[0][1] if top else 0.0,
+            language_probs=top,
         ))
     return out_results

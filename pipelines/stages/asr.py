@@ -23,6 +23,14 @@ from schemas.records import Reject, Segment, Verdict
 
 log = logging.getLogger(__name__)
 ASR_FAILED = "asr_failed"
+HINT_MIN_TEXT_PROB = 0.5  # fastText's vote on the transcript counts as a hint from here
+
+
+def language_hint(seg: Segment) -> str:
+    """The language the segment's transcript is in, as far as we know before listening."""
+    if seg.text_language and seg.text_language_prob >= HINT_MIN_TEXT_PROB:
+        return seg.text_language
+    return seg.declared_language.split("-")[0].lower()
 
 
 class WhisperModelHandler(ModelHandler[Segment, Segment, Any]):
@@ -50,13 +58,15 @@ class WhisperModelHandler(ModelHandler[Segment, Segment, Any]):
             results = transcribe_batch(model, [s.audio for s in items], self.config.beam_size,
                                        self.config.language,
                                        groups=[s.recording_id for s in items],
-                                       context_pad_s=self.config.context_pad_s)
+                                       context_pad_s=self.config.context_pad_s,
+                                       hints=[language_hint(s) for s in items],
+                                       hint_below_prob=self.config.hint_below_prob)
             return [
                 replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
                         no_speech_prob=round(r.no_speech_prob, 4),
                         compression_ratio=round(r.compression_ratio, 4),
-                        audio_language=r.language if r.language_probs else "",
-                        audio_language_prob=round(r.language_prob, 4) if r.language_probs else 0.0,
+                        audio_language=r.detected_language,
+                        audio_language_prob=round(r.detected_prob, 4),
                         audio_language_probs=tuple((lang, round(p, 4))
                                                    for lang, p in r.language_probs))
                 for s, r in zip(items, results, strict=True)

@@ -11,7 +11,7 @@ import apache_beam as beam
 from filters.audio import AudioError
 from filters.vad import segment_speech
 from pipelines import io as sio
-from pipelines.config import DecodeConfig, SegmentConfig
+from pipelines.config import DecodeConfig, LidConfig, SegmentConfig
 from pipelines.stages.common import rejected
 from pipelines.stages.isolated import IsolatedDecoder
 from schemas.keys import segment_id_for
@@ -21,18 +21,37 @@ from schemas.records import SAMPLE_RATE, Recording, Reject, Segment
 log = logging.getLogger(__name__)
 RECORDINGS = "recordings"  # thin rows of decoded recordings, for stats
 META = "meta"  # the Recording (no audio) for recording-level decisions after the shuffle
+UNTIMED_LID_CHARS = 5000  # an untimed transcript's language is judged on its start
 
 
 class DecodeAndSegment(beam.DoFn):
-    def __init__(self, decode: DecodeConfig, segment: SegmentConfig, isolate: bool = True):
+    """``lid`` (optional) identifies an untimed transcript's language once per recording, so its
+    segments carry it before Whisper runs (a decoding hint; the segments get their own slice of
+    the text only after alignment)."""
+
+    def __init__(self, decode: DecodeConfig, segment: SegmentConfig, isolate: bool = True,
+                 lid: LidConfig | None = None):
         self.decode_cfg = decode
         self.segment_cfg = segment
         self.isolate = isolate
+        self.lid_cfg = lid
         self._decoder: IsolatedDecoder | None = None
+        self._lid = None
 
     def setup(self) -> None:
         if self.isolate:
             self._decoder = IsolatedDecoder(self.decode_cfg.timeout_s)
+        if self.lid_cfg is not None:
+            from filters.text_lid import TextLanguageIdentifier
+
+            self._lid = TextLanguageIdentifier().load()
+
+    def _transcript_language(self, rec: Recording) -> tuple[str, float]:
+        text = (rec.transcript_text or "")[:UNTIMED_LID_CHARS]
+        if self._lid is None or rec.cues or len(text.strip()) < self.lid_cfg.min_text_chars:
+            return "", 0.0
+        top = self._lid.predict(text, k=1)
+        return (top[0][0], round(top[0][1], 4)) if top else ("", 0.0)
 
     def teardown(self) -> None:
         if self._decoder is not None:
@@ -75,6 +94,7 @@ class DecodeAndSegment(beam.DoFn):
             return
         yield beam.pvalue.TaggedOutput(META, rec)
         kind = "timed" if rec.cues else ("untimed" if rec.transcript_text else "none")
+        text_language, text_language_prob = self._transcript_language(rec)
         for index, span in enumerate(spans):
             clip = audio.samples[int(span.start * SAMPLE_RATE):int(span.end * SAMPLE_RATE)]
             seg = Segment(
@@ -85,6 +105,7 @@ class DecodeAndSegment(beam.DoFn):
                 declared_language=rec.declared_language,
                 source_text=span.source_text if kind == "timed" else None,
                 source_text_kind=kind, speech_ratio=span.speech_ratio,
+                text_language=text_language, text_language_prob=text_language_prob,
             )
             if span.duration < self.segment_cfg.min_segment_s:
                 yield rejected(Reject.for_segment(

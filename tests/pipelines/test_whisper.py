@@ -6,6 +6,7 @@ import pytest
 
 from pipelines.whisper import (
     context_seconds,
+    decoding_language,
     length_buckets,
     pool_languages,
     transcribe_batch,
@@ -37,6 +38,14 @@ def test_language_is_pooled_per_recording_weighted_by_duration():
     assert max(pooled[1], key=pooled[1].get) == "en"  # the segment read as Welsh alone
     assert pooled[0] == pooled[1]
     assert pooled[2] == {"es": 0.95}
+
+
+def test_transcript_language_decides_only_when_the_audio_is_unsure():
+    known = {"en", "es", "ms", "gl"}
+    assert decoding_language({"ms": 0.40, "es": 0.10}, "es", 0.5, known) == "es"
+    assert decoding_language({"es": 0.89, "gl": 0.10}, "gl", 0.5, known) == "es"
+    assert decoding_language({"ms": 0.40}, "", 0.5, known) == "ms"
+    assert decoding_language({"ms": 0.40}, "tlh", 0.5, known) == "ms"  # not a Whisper language
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +89,26 @@ def test_forced_language_skips_detection(speech_eval, base_model):
     audio = decode_audio((speech_eval / "picovoice_leopard/test.wav").read_bytes(), 60.0).samples
     (forced,) = transcribe_batch(base_model, [audio], beam_size=1, language="en")
     assert forced.language == "en" and forced.language_probs == () and "Quilter" in forced.text
+
+
+@pytest.mark.slow
+def test_transcript_hint_decides_the_language_only_where_the_audio_is_unsure(speech_eval,
+                                                                            base_model):
+    from filters.audio import decode_audio
+
+    def load(name):
+        return decode_audio((speech_eval / name).read_bytes(), 60.0).samples
+
+    noisy = load("picovoice_cheetah/test_es.wav")  # 3.7 s of Spanish, audio LID ~0.4-0.6
+    (plain,) = transcribe_batch(base_model, [noisy], beam_size=1)
+    (hinted,) = transcribe_batch(base_model, [noisy], beam_size=1, hints=["pt"],
+                                 hint_below_prob=0.9)
+    assert plain.detected_prob < 0.9 and plain.language == plain.detected_language
+    assert hinted.language == "pt"
+    # the audio's own vote is recorded unchanged, for the label policy to weigh
+    assert (hinted.detected_language, hinted.detected_prob) == (plain.detected_language,
+                                                                plain.detected_prob)
+    clean = load("picovoice_leopard/test_es.wav")  # audio LID es at 0.99: a hint cannot overrule
+    (sure,) = transcribe_batch(base_model, [clean], beam_size=1, hints=["pt"],
+                               hint_below_prob=0.9)
+    assert sure.language == "es" and sure.detected_prob > 0.9
