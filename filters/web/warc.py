@@ -27,6 +27,10 @@ class WarcPayload:
     date: str = ""
     too_large: bool = False
     truncated: bool = False  # cut short: by the crawler (WARC-Truncated) or a cut-off archive
+    bad_url: str = ""  # why the target URI is unusable ("" when fine); ``url`` is then raw
+
+
+CRAWLER_METADATA = ("dns:", "filedesc:")  # lookup/version records of the crawler, not content
 
 
 class WarcError(ValueError):
@@ -43,10 +47,13 @@ def iter_payloads(stream: BinaryIO, max_bytes: int) -> Iterator[WarcPayload]:
             if rec.rec_type not in ("response", "resource"):
                 continue
             raw_url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+            if raw_url.startswith(CRAWLER_METADATA):
+                continue
+            bad_url = ""
             try:
                 url = canonicalize_url(raw_url)
-            except BadUrl:
-                continue
+            except BadUrl as exc:
+                url, bad_url = raw_url, str(exc) or "unusable target URI"
             status = 200
             ctype = rec.rec_headers.get_header("Content-Type") or ""
             if rec.http_headers is not None and rec.rec_type == "response":
@@ -62,9 +69,9 @@ def iter_payloads(stream: BinaryIO, max_bytes: int) -> Iterator[WarcPayload]:
                                            or _ends_short(rec))
             yield WarcPayload(
                 url=url, status=status, content_type=ctype.split(";", 1)[0].strip().lower(),
-                payload=b"" if too_large or truncated else data,
+                payload=b"" if too_large or truncated or bad_url else data,
                 date=rec.rec_headers.get_header("WARC-Date") or "", too_large=too_large,
-                truncated=truncated,
+                truncated=truncated, bad_url=bad_url,
             )
     except ArchiveLoadFailed as exc:
         raise WarcError(f"unreadable archive: {exc}") from exc

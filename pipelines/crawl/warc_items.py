@@ -36,6 +36,12 @@ def warc_items(path: str, source: Any, crawl: CrawlConfig, run: str) -> Iterator
     try:
         with fsspec.open(path, "rb") as fh:
             for rec in iter_payloads(fh, crawl.max_bytes):
+                if rec.bad_url:
+                    # no canonical URL to key or trace it by: the archive stands in for it
+                    if is_media(rec.url, rec.content_type):
+                        yield reject(f"{path}#{rec.url}", "bad_url",
+                                     f"archived media record: {rec.bad_url}")
+                    continue
                 if opt_out.blocks(rec.url):
                     if is_media(rec.url, rec.content_type):
                         yield reject(rec.url, "opted_out", "on the opt-out list")

@@ -194,3 +194,22 @@ def test_warc_truncated_record_is_a_truncated_reject(tmp_path):
     assert rec.truncated and rec.payload == b""
     items, rejects = _read(path, tmp_path / "run")
     assert items == {} and rejects == {("http://cc.example/long.wav", "truncated")}
+
+
+def test_media_record_with_an_unusable_url_is_a_bad_url_reject(tmp_path):
+    """A record is never dropped unaccounted: no canonical URL means a reject naming the archive."""
+    from warcio.warcwriter import WARCWriter
+
+    path = tmp_path / "odd.warc.gz"
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for uri, ctype in (("http://[::1/broken.wav", "audio/wav"),
+                           ("ftp://files.example/tone.wav", "audio/wav"),
+                           ("ftp://files.example/logo.png", "image/png"),
+                           ("http://ok.example/tone.wav", "audio/wav")):
+            writer.write_record(writer.create_warc_record(
+                uri, "resource", payload=io.BytesIO(WAV), warc_content_type=ctype))
+    items, rejects = _read(path, tmp_path / "run")
+    assert list(items) == ["http://ok.example/tone.wav"]
+    assert rejects == {(f"{path}#http://[::1/broken.wav", "bad_url"),
+                       (f"{path}#ftp://files.example/tone.wav", "bad_url")}
