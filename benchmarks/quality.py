@@ -157,7 +157,9 @@ def decide_item(item: dict, idx: int, results: dict, config: LabelConfig,
             compression_ratio=r.compression_ratio, speech_ratio=span.speech_ratio,
             audio_language=r.detected_language,
             audio_language_prob=r.detected_prob,
-            audio_language_probs=r.language_probs)
+            audio_language_probs=r.language_probs,
+            # the pipeline identifies an untimed transcript once per recording (decode stage)
+            text_language=item["text_lid"][0], text_language_prob=item["text_lid"][1])
         out = decide_segment(seg, config)
         (rejects if isinstance(out, Reject) else kept).append(out)
     k2, r2 = decide_recording(rec, kept, config)

@@ -62,7 +62,9 @@ def decide_segment(seg: Segment, config: LabelConfig) -> Segment | Reject:
 
 
 def _decide_segment(seg: Segment, config: LabelConfig) -> Segment | Reject:
-    has_text = bool((seg.source_text or "").strip())
+    # an untimed segment has no text of its own yet; its recording's transcript language votes
+    has_text = bool((seg.source_text or "").strip()) or (
+        seg.source_text_kind == "untimed" and bool(seg.text_language))
     lid = decide_language(
         seg.audio_language, seg.audio_language_prob, seg.audio_language_probs,
         seg.text_language if has_text else "", seg.text_language_prob if has_text else 0.0,

@@ -147,6 +147,18 @@ def test_untimed_without_text_falls_back_to_pseudo_labels():
     assert rejects == [] and kept[0].label_source == "pseudo"
 
 
+def test_untimed_segment_votes_with_its_transcripts_language():
+    # audio LID unsure (a short noisy clip read as Malay); the whole transcript is Spanish
+    untimed = seg(kind="untimed", pseudo="Las arenas son blanquecinas.", audio="ms", ap=0.4,
+                  text_lang="es", tp=0.99)
+    out = decide_segment(untimed, CFG)
+    assert isinstance(out, Segment) and out.language == "es"
+    # without the transcript's language there is no confident vote at all
+    out = decide_segment(dataclasses.replace(untimed, text_language="", text_language_prob=0.0),
+                         CFG)
+    assert isinstance(out, Reject) and out.reason == Reason.LID_LOW_CONFIDENCE
+
+
 def test_pseudo_label_decoded_off_the_recordings_language_is_dropped():
     # an English recording; one segment was batched alone and read as Welsh
     segs = [seg(0, dur=8.0), seg(1, dur=8.0, start=10.0),
