@@ -104,12 +104,19 @@ def _transcripts_by_enclosure(data: bytes, base: str) -> dict[str, list[tuple[st
     return out
 
 
-def parse_feed(data: bytes, feed_url: str, discovered_at: str = "") -> FeedPage:
-    """Parse one feed page into media items; raises :class:`FeedError` when unusable."""
+def parse_feed(data: bytes, feed_url: str, discovered_at: str = "",
+               content_language: str = "") -> FeedPage:
+    """Parse one feed page into media items; raises :class:`FeedError` when unusable.
+
+    ``content_language`` is the HTTP header's: the language of a feed that declares none (its own
+    ``<language>`` or ``xml:lang`` wins). The charset is left to feedparser's detection, which
+    decoded koi8-r and cp1252 feeds correctly without the header."""
     import feedparser
 
-    parsed = feedparser.parse(data, response_headers={"content-location": feed_url,
-                                                      "content-type": "application/xml"})
+    headers = {"content-location": feed_url, "content-type": "application/xml"}
+    if content_language:
+        headers["content-language"] = content_language
+    parsed = feedparser.parse(data, response_headers=headers)
     feed = parsed.get("feed", {})
     entries = parsed.get("entries", [])
     useful = [e for e in entries if e.get("title") or e.get("enclosures") or e.get("link")]

@@ -78,6 +78,7 @@ class FetchResult:
     content_length: int | None = None  # as declared by the server
     redirects: tuple[str, ...] = ()
     fetched_at: str = ""
+    content_language: str = ""  # the Content-Language header (a feed's language when it has none)
 
     @property
     def not_modified(self) -> bool:
@@ -312,6 +313,7 @@ class Fetcher:
             content_type=(resp.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower(),
             etag=resp.headers.get("ETag") or "", last_modified=resp.headers.get("Last-Modified")
             or "", content_length=declared, redirects=tuple(seen[1:]), fetched_at=utc_now_iso(),
+            content_language=(resp.headers.get("Content-Language") or "").strip(),
         )
         if status == 304:
             _discard(resp)

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from filters.web.feeds import FeedError, is_media, parse_feed
-from filters.web.fetcher import FetchError, utc_now_iso
+from filters.web.fetcher import FetchError, FetchResult, utc_now_iso
 from filters.web.pages import PageError, parse_page
 from filters.web.sitemaps import SitemapError, parse_sitemap
 from filters.web.urls import BadUrl, canonicalize_url, same_site
@@ -34,8 +34,8 @@ class _Walk:
         self.items_left = source.max_items or self.crawl.max_items
         self.now = utc_now_iso()
 
-    def fetch(self, url: str, page_url: str = "") -> tuple[bytes, str] | dict[str, Any]:
-        """Body and final URL of a discovery document, or a reject row."""
+    def fetch(self, url: str, page_url: str = "") -> FetchResult | dict[str, Any]:
+        """A discovery document (body, final URL, headers), or a reject row."""
         if self.pages_left <= 0:
             return crawl_reject(url, "crawl_limit", f"max_pages={self.crawl.max_pages} reached",
                                 source_name=self.source.name, page_url=page_url)
@@ -45,7 +45,7 @@ class _Walk:
         except FetchError as exc:
             return crawl_reject(url, exc.reason, exc.detail, source_name=self.source.name,
                                 page_url=page_url or url)
-        return res.body, res.final_url
+        return res
 
     def item(self, it: SourceItem) -> SourceItem | None:
         if self.items_left <= 0:
@@ -74,9 +74,9 @@ class _Walk:
             if isinstance(got, dict):
                 yield got
                 continue
-            body, final = got
+            body, final = got.body, got.final_url
             try:
-                page = parse_feed(body, final)
+                page = parse_feed(body, final, content_language=got.content_language)
             except FeedError as exc:
                 yield self.reject(url, "malformed_document", str(exc))
                 continue
@@ -98,7 +98,7 @@ class _Walk:
             if isinstance(got, dict):
                 yield got
                 continue
-            body, final = got
+            body, final = got.body, got.final_url
             try:
                 sm = parse_sitemap(body, final, self.crawl.max_decompressed_bytes)
             except SitemapError as exc:
@@ -128,7 +128,7 @@ class _Walk:
             if isinstance(got, dict):
                 yield got
                 continue
-            body, final = got
+            body, final = got.body, got.final_url
             try:
                 links = parse_page(body, final)
             except PageError as exc:

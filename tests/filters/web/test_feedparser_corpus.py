@@ -301,3 +301,26 @@ def test_every_corpus_file_gives_a_page_or_a_feed_error():
                 problems.append(f"{name}: transcripts and formats differ in length")
     assert not problems, "\n".join(problems[:20])
     assert pages > 1900 and errors > 0
+
+
+# ---------------------------------------------------------------- HTTP headers
+
+
+def header_line(name: str, header: str) -> str:
+    """The value of a ``Header:`` line in the feed's test comment (how the test serves it)."""
+    m = re.search(rb"^\s*Header:\s*" + re.escape(header.encode()) + rb":\s*(.+?)\s*$",
+                  doc(name), re.M | re.I)
+    assert m, f"{name} no longer serves {header}"
+    return m.group(1).decode()
+
+
+@pytest.mark.parametrize("name", [
+    "wellformed/lang/http_content_language.xml",  # no language in the feed: the header's
+    "wellformed/lang/http_content_language_feed_language.xml",  # <language> overrides it
+    "wellformed/lang/http_content_language_feed_xml_lang.xml",  # xml:lang overrides it
+])
+def test_content_language_header_is_the_fallback_language(name):
+    served = header_line(name, "Content-Language")
+    tag = expected(name, r"feed\['language'\] == '([^']+)'")
+    assert parse_feed(doc(name), FEED_URL, content_language=served).language == tag
+

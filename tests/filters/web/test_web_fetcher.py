@@ -84,6 +84,8 @@ BOMB = gzip.compress(b"\0" * (40 * 1024 * 1024))
 def site():
     routes = {
         "/ok.txt": Page(b"hello", "text/plain", etag='"v1"'),
+        "/fr.xml": Page(b"<rss><channel/></rss>", "application/rss+xml",
+                        headers=(("Content-Language", "fr-CA"),)),
         "/fake.mp3": Page(b"<!DOCTYPE html><html><body>Error 404</body></html>", "audio/mpeg"),
         "/loop-a": _raw(302, [("Location", "/loop-b"), ("Content-Length", "0")]),
         "/loop-b": _raw(302, [("Location", "/loop-a"), ("Content-Length", "0")]),
@@ -187,6 +189,12 @@ def test_redirects_are_followed_and_etag_gives_304(site):
     assert res.final_url == site.url("/ok.txt") and res.redirects == (site.url("/ok.txt"),)
     again = _run(lambda: fetcher.fetch(site.url("/ok.txt"), etag=res.etag))
     assert again.not_modified and again.body == b""
+
+
+def test_content_language_header_is_kept_for_the_feed_parser(site):
+    fetcher = Fetcher(_policy())
+    assert _run(lambda: fetcher.fetch(site.url("/fr.xml"))).content_language == "fr-CA"
+    assert _run(lambda: fetcher.fetch(site.url("/ok.txt"))).content_language == ""
 
 
 def test_429_with_retry_after_is_retried_after_waiting(site):
