@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from filters.agreement import corpus_error_rates  # noqa: E402
 from filters.label_config import LabelConfig  # noqa: E402
 from filters.label_decisions import decide_recording, decide_segment  # noqa: E402
-from filters.lid_policy import decide_language  # noqa: E402
+from filters.lid_policy import decide_language, pool_language_probs  # noqa: E402
 from schemas.records import Recording, Reject, Segment  # noqa: E402
 
 SR = 16_000
@@ -79,9 +79,13 @@ def segment_items(items: list[dict]) -> float:
 
 
 def hint(item: dict) -> str:
-    """The transcript's language as the pipeline's ASR stage sees it (fastText, p >= 0.5)."""
+    """The transcript's language as the pipeline's ASR stage sees it."""
+    from pipelines.stages.asr import language_hint
+
     lang, prob = item["text_lid"]
-    return lang if prob >= 0.5 else ""
+    return language_hint(Segment(segment_id="", recording_id="", index=0, source_uri="",
+                                 start=0.0, end=0.0, text_language=lang,
+                                 text_language_prob=prob))
 
 
 def run_batched(model, items: list[dict], batch_size: int, beam_size: int
@@ -127,16 +131,11 @@ def run_file_by_file(model, items: list[dict], english_only: bool, beam_size: in
 
 
 def audio_lid(results: list) -> tuple[str, float, tuple[tuple[str, float], ...]]:
-    """Recording-level audio LID: segment language probabilities summed, weighted by length."""
-    acc: Counter = Counter()
-    total = 0.0
-    for res, dur in results:
-        for lang, p in res.language_probs:
-            acc[lang] += p * dur
-        total += dur
-    if not acc or total <= 0:
+    """Recording-level audio LID: segment language probabilities pooled, weighted by length."""
+    pooled = pool_language_probs((res.language_probs, dur) for res, dur in results)
+    if not pooled:
         return "", 0.0, ()
-    probs = tuple((k, v / total) for k, v in acc.most_common(5))
+    probs = tuple(sorted(pooled.items(), key=lambda kv: -kv[1])[:5])
     return probs[0][0], probs[0][1], probs
 
 

@@ -25,7 +25,7 @@ from filters.alignment import align_transcript
 from filters.hallucination import pseudo_label_flags
 from filters.label_choice import choose_label
 from filters.label_config import LabelConfig
-from filters.lid_policy import decide_language
+from filters.lid_policy import decide_language, pool_language_probs
 from filters.machine_text import MachineVerdict, looks_machine_generated
 from schemas.reasons import Reason, Stage
 from schemas.records import Recording, Reject, Segment, Verdict
@@ -118,22 +118,12 @@ def decide_recording(
 
 
 def recording_audio_language(segments: list[Segment]) -> tuple[str, float]:
-    """The recording's audio language: segment LID probabilities pooled, weighted by duration.
-
-    Whisper's detection on one short window is noisy; over every window of the recording it is
-    the "several windows, not just the first 30 s" evidence the label policy wants."""
-    sums: dict[str, float] = {}
-    total = 0.0
-    for seg in segments:
-        if not seg.audio_language_probs:
-            continue
-        for lang, p in seg.audio_language_probs:
-            sums[lang] = sums.get(lang, 0.0) + p * seg.duration
-        total += seg.duration
-    if not sums or total <= 0:
+    """The recording's audio language: its segments' LID pooled, weighted by duration."""
+    pooled = pool_language_probs((s.audio_language_probs, s.duration) for s in segments)
+    if not pooled:
         return "", 0.0
-    best = max(sums, key=sums.__getitem__)
-    return best, sums[best] / total
+    best = max(pooled, key=pooled.__getitem__)
+    return best, pooled[best]
 
 
 def _off_language(seg: Segment, language: str, prob: float, config: LabelConfig) -> str:

@@ -10,6 +10,7 @@ tolerates its confusions between close languages (es/pt/gl, sv/no/da) on short c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from filters.label_config import LabelConfig
@@ -22,6 +23,26 @@ class LidDecision(NamedTuple):
     task: str  # "transcribe" or "translate"
     reason: str  # a Reason code when rejected, "" when kept
     detail: str  # human-readable evidence
+
+
+def pool_language_probs(
+    votes: Iterable[tuple[Iterable[tuple[str, float]], float]],
+) -> dict[str, float]:
+    """Weighted mean of several windows' language distributions (weight: their duration).
+
+    Whisper's detection on one short window is noisy; pooled over a recording's windows it is the
+    "several windows, not just the first 30 s" evidence. Windows without a distribution do not
+    count."""
+    sums: dict[str, float] = {}
+    total = 0.0
+    for probs, weight in votes:
+        probs = list(probs)
+        if not probs:
+            continue
+        for lang, p in probs:
+            sums[lang] = sums.get(lang, 0.0) + p * weight
+        total += weight
+    return {lang: v / total for lang, v in sums.items()} if total > 0 else {}
 
 
 def _base(lang: str) -> str:

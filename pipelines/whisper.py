@@ -26,11 +26,13 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from filters.lid_policy import pool_language_probs
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
@@ -102,13 +104,11 @@ def length_buckets(contexts: Sequence[int], max_size: int) -> list[list[int]]:
 def pool_languages(probs: Sequence[dict[str, float]], weights: Sequence[float],
                    groups: Sequence[object]) -> list[dict[str, float]]:
     """Per clip, the weighted mean language distribution of all clips in its group."""
-    sums: dict[object, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    totals: dict[object, float] = defaultdict(float)
+    votes: dict[object, list[tuple[Iterable[tuple[str, float]], float]]] = defaultdict(list)
     for p, w, g in zip(probs, weights, groups, strict=True):
-        for lang, v in p.items():
-            sums[g][lang] += v * w
-        totals[g] += w
-    return [{lang: v / max(totals[g], 1e-9) for lang, v in sums[g].items()} for g in groups]
+        votes[g].append((p.items(), w))
+    pooled = {g: pool_language_probs(v) for g, v in votes.items()}
+    return [pooled[g] for g in groups]
 
 
 def _features(model: Any, audio: np.ndarray, seconds: int) -> np.ndarray:
