@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from filters.web.sniff import AUDIO_TYPES
 from filters.web.transcript_formats import best_first, transcript_format_for
-from filters.web.urls import BadUrl, canonicalize_url, url_extension
+from filters.web.urls import BadLink, BadUrl, canonicalize_url, url_extension
 from filters.web.xml import local_name, safe_xml_parser
 from schemas.records import SourceItem
 
@@ -37,6 +37,8 @@ class FeedPage:
     new_feed_url: str = ""  # <itunes:new-feed-url>: the feed moved
     language: str = ""
     licence: str = ""
+    # media enclosures and next/moved-feed links that are not usable URLs (BadUrl), as written
+    bad_links: tuple[BadLink, ...] = ()
 
 
 def language_tag(value: str) -> str:
@@ -128,6 +130,7 @@ def parse_feed(data: bytes, feed_url: str, discovered_at: str = "",
     channel_licence = _licence(feed)
     transcripts = _transcripts_by_enclosure(data, feed_url)
     items: list[SourceItem] = []
+    bad: dict[str, BadLink] = {}
     for entry in entries:
         media = [(e.get("href"), e.get("type", "")) for e in entry.get("enclosures", [])]
         media += [(m.get("url"), m.get("type", "")) for m in entry.get("media_content", [])]
@@ -139,7 +142,8 @@ def parse_feed(data: bytes, feed_url: str, discovered_at: str = "",
                 continue
             try:
                 canon = canonicalize_url(href, feed_url)
-            except BadUrl:
+            except BadUrl as exc:
+                bad.setdefault(href, BadLink(href, "media", str(exc)))
                 continue
             if canon in seen:
                 continue
@@ -152,23 +156,47 @@ def parse_feed(data: bytes, feed_url: str, discovered_at: str = "",
                 licence=licence, declared_language=lang,
                 title=(entry.get("title") or "").strip(), discovered_at=discovered_at,
             ))
-    next_page = ""
+    next_page, blanked = "", False
     for link in feed.get("links", []):
         if link.get("rel") == "next" and link.get("href"):
             next_page = link["href"]
+        elif link.get("rel") == "next":  # feedparser blanks a link it cannot resolve
+            blanked = True
+    for raw in _raw_next_links(data) if blanked else ():
+        _canon_or_bad(raw, feed_url, bad)  # the usable ones pass, the blanked one is reported
     new_feed = feed.get("itunes_new-feed-url", "") or ""
     return FeedPage(
         items=tuple(items), title=(feed.get("title") or "").strip(),
-        next_page=_canon_or_empty(next_page, feed_url),
-        new_feed_url=_canon_or_empty(new_feed.strip(), feed_url),
-        language=channel_lang, licence=channel_licence,
+        next_page=_canon_or_bad(next_page, feed_url, bad),
+        new_feed_url=_canon_or_bad(new_feed.strip(), feed_url, bad),
+        language=channel_lang, licence=channel_licence, bad_links=tuple(bad.values()),
     )
 
 
-def _canon_or_empty(url: str, base: str) -> str:
+def _raw_next_links(data: bytes) -> list[str]:
+    """The channel's ``rel="next"`` hrefs as written (rarely needed: only for reporting)."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(data, safe_xml_parser(recover=True))
+    except (etree.XMLSyntaxError, ValueError):
+        return []
+    if root is None:
+        return []
+    out = []
+    for el in root.iter():
+        if (local_name(el.tag) == "link" and el.get("rel") == "next" and el.get("href")
+                and not any(local_name(a.tag) in ("item", "entry") for a in el.iterancestors())):
+            out.append(el.get("href"))
+    return out
+
+
+def _canon_or_bad(url: str, base: str, bad: dict[str, BadLink]) -> str:
+    """The canonical URL of a feed link, or '' (an unusable one is added to ``bad``)."""
     if not url:
         return ""
     try:
         return canonicalize_url(url, base)
-    except BadUrl:
+    except BadUrl as exc:
+        bad.setdefault(url, BadLink(url, "feed", str(exc)))
         return ""

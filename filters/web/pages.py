@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from filters.web.feeds import MEDIA_EXTENSIONS, is_media, language_tag
 from filters.web.transcript_formats import best_first, transcript_format_for
-from filters.web.urls import BadUrl, canonicalize_url, url_extension
+from filters.web.urls import BadLink, BadUrl, canonicalize_url, is_web_link, url_extension
 from schemas.records import SourceItem
 
 TRANSCRIPT_EXTENSIONS = frozenset({"vtt", "srt", "txt"})
@@ -33,6 +33,9 @@ class PageLinks:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     title: str = ""
+    # media, feed, sitemap and page links that are not usable URLs (BadUrl), as written; links
+    # that are not documents at all (mailto:, javascript:, tel: ... to a "page") are not listed
+    bad_links: tuple[BadLink, ...] = ()
 
 
 def _stem(url: str) -> str:
@@ -58,13 +61,23 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
             pass
         break
 
+    errors: dict[str, str] = {}  # raw link -> why it is unusable
+
     def canon(href: str | None) -> str:
         if not href:
             return ""
         try:
             return canonicalize_url(href, base)
-        except BadUrl:
+        except BadUrl as exc:
+            errors[href] = str(exc)
             return ""
+
+    bad: dict[str, BadLink] = {}
+
+    def unusable(href: str | None, kind: str) -> None:
+        """Record a link that ``canon`` refused, when it was meant as one we would use."""
+        if kind and href and href in errors and (kind != "page" or is_web_link(href, base)):
+            bad.setdefault(href, BadLink(href, kind, errors[href]))
 
     title = " ".join((doc.findtext(".//title") or "").split())
     page_lang = language_tag(doc.get("lang", ""))
@@ -103,8 +116,14 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
             if url:
                 add(url, tracks, lang, el.get("title") or "")
                 break  # the <source> alternatives are one recording in several encodings
+        else:  # no usable source: the element's recording is lost, say which link failed
+            unusable(next((s for s in srcs if s and s in errors), None), "media")
 
-    links = [(canon(a.get("href")), (a.get("type") or "").lower()) for a in doc.xpath("//a[@href]")]
+    anchors = [(a.get("href"), (a.get("type") or "").lower()) for a in doc.xpath("//a[@href]")]
+    links = [(canon(href), mime) for href, mime in anchors]
+    for href, mime in anchors:
+        if href and href in errors:
+            unusable(href, _link_kind(href, mime))
     transcript_links = {}
     for url, mime in links:
         if url and url_extension(url) in TRANSCRIPT_EXTENSIONS:
@@ -124,13 +143,34 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
         elif ext in ("", "html", "htm", "php", "asp", "aspx") and url not in pages:
             pages.append(url)
     for el in doc.xpath("//link[@rel='alternate'][@href]"):
+        if (el.get("type") or "").lower() not in FEED_TYPES:
+            continue
         url = canon(el.get("href"))
-        if url and (el.get("type") or "").lower() in FEED_TYPES:
+        if url:
             feeds.append(url)
+        else:
+            unusable(el.get("href"), "feed")
     for el in doc.xpath("//link[@rel='sitemap'][@href]"):
         url = canon(el.get("href"))
         if url:
             sitemaps.append(url)
+        else:
+            unusable(el.get("href"), "sitemap")
     return PageLinks(media=tuple(media.values()), pages=tuple(pages),
                      feeds=tuple(dict.fromkeys(feeds)), sitemaps=tuple(dict.fromkeys(sitemaps)),
-                     title=title)
+                     title=title, bad_links=tuple(bad.values()))
+
+
+def _link_kind(href: str, mime: str) -> str:
+    """What an ``<a href>`` would have been, judged from the raw link as the loop above judges a
+    canonical one: ``media``, ``feed``, ``sitemap``, ``page``, or '' (transcripts, images ...)."""
+    ext = url_extension(href)
+    if is_media(href, mime) and (mime or ext in MEDIA_EXTENSIONS):
+        return "media"
+    if mime in FEED_TYPES or ext in ("rss", "atom"):
+        return "feed"
+    if ext in ("xml", "gz") and "sitemap" in href.rsplit("/", 1)[-1].lower():
+        return "sitemap"
+    if ext in ("", "html", "htm", "php", "asp", "aspx"):
+        return "page"
+    return ""

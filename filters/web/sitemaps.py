@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from filters.web.compression import CorruptEncoding, TooLarge, gunzip_capped
 from filters.web.feeds import is_media
-from filters.web.urls import BadUrl, canonicalize_url
+from filters.web.urls import BadLink, BadUrl, canonicalize_url
 from filters.web.xml import local_name, safe_xml_parser
 
 
@@ -24,6 +24,7 @@ class Sitemap:
     pages: tuple[str, ...] = ()  # <url><loc> of pages to parse as HTML
     media: tuple[str, ...] = ()  # media URLs (<video:content_loc>, or a <loc> that is media)
     sitemaps: tuple[str, ...] = ()  # child sitemaps of a sitemap index
+    bad_links: tuple[BadLink, ...] = ()  # <loc>s that are not usable URLs (BadUrl), as written
 
 
 def parse_sitemap(data: bytes, sitemap_url: str, max_bytes: int = 50 * 1024**2) -> Sitemap:
@@ -48,6 +49,7 @@ def parse_sitemap(data: bytes, sitemap_url: str, max_bytes: int = 50 * 1024**2) 
     if kind not in ("urlset", "sitemapindex"):
         raise SitemapError("malformed_document", f"root element is <{kind}>, not a sitemap")
     pages, media, children = [], [], []
+    bad: dict[str, BadLink] = {}
     for entry in root:
         if local_name(entry.tag) not in ("url", "sitemap"):
             continue
@@ -58,7 +60,12 @@ def parse_sitemap(data: bytes, sitemap_url: str, max_bytes: int = 50 * 1024**2) 
                 continue
             try:
                 url = canonicalize_url(text, sitemap_url)
-            except BadUrl:
+            except BadUrl as exc:
+                what = ("sitemap" if kind == "sitemapindex"
+                        else "media" if name == "content_loc" or is_media(text)
+                        else "page" if el.getparent() is entry else "")
+                if what:
+                    bad.setdefault(text, BadLink(text, what, str(exc)))
                 continue
             if kind == "sitemapindex":
                 children.append(url)
@@ -67,7 +74,7 @@ def parse_sitemap(data: bytes, sitemap_url: str, max_bytes: int = 50 * 1024**2) 
             elif el.getparent() is entry:
                 pages.append(url)
     return Sitemap(pages=tuple(dict.fromkeys(pages)), media=tuple(dict.fromkeys(media)),
-                   sitemaps=tuple(dict.fromkeys(children)))
+                   sitemaps=tuple(dict.fromkeys(children)), bad_links=tuple(bad.values()))
 
 
 def _text_sitemap(data: bytes, sitemap_url: str) -> Sitemap:
@@ -76,6 +83,7 @@ def _text_sitemap(data: bytes, sitemap_url: str) -> Sitemap:
     except UnicodeDecodeError as exc:
         raise SitemapError("malformed_document", "text sitemap is not UTF-8") from exc
     pages, media = [], []
+    bad: dict[str, BadLink] = {}
     for line in text.splitlines():
         line = line.strip()
         if not line.startswith(("http://", "https://")):
@@ -84,7 +92,8 @@ def _text_sitemap(data: bytes, sitemap_url: str) -> Sitemap:
             continue
         try:
             url = canonicalize_url(line, sitemap_url)
-        except BadUrl:
+        except BadUrl as exc:
+            bad.setdefault(line, BadLink(line, "media" if is_media(line) else "page", str(exc)))
             continue
         (media if is_media(url) else pages).append(url)
-    return Sitemap(pages=tuple(pages), media=tuple(media))
+    return Sitemap(pages=tuple(pages), media=tuple(media), bad_links=tuple(bad.values()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 # Query parameters that only track the click and never change the response.
@@ -24,6 +25,17 @@ _HEX_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 
 class BadUrl(ValueError):
     """A URL the crawler cannot or will not fetch (not http(s), no host, unparsable)."""
+
+
+class BadLink(NamedTuple):
+    """A link a parser found but could not use (:class:`BadUrl`), kept so the crawl can report it.
+
+    ``kind`` says what the link would have been: ``media`` (an item), ``feed``, ``sitemap`` or
+    ``page`` (a document the crawler may follow); ``url`` is the raw link as written."""
+
+    url: str
+    kind: str
+    detail: str
 
 
 def _requote(part: str, safe: str) -> str:
@@ -61,9 +73,9 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
     if not isinstance(url, str):
         raise BadUrl(f"not a string: {url!r}")
     url = url.strip()
-    if base:
-        url = urljoin(base, url)
     try:
+        if base:
+            url = urljoin(base, url)  # raises ValueError too (e.g. an unclosed IPv6 bracket)
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
@@ -99,8 +111,13 @@ def host_of(url: str) -> str:
 
 
 def url_extension(url: str) -> str:
-    """Lower-case file extension of the URL's path without the dot ('' when none)."""
-    name = posixpath.basename(urlsplit(url).path)
+    """Lower-case file extension of the URL's path without the dot ('' when none or unparsable)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # e.g. an unclosed IPv6 bracket: the path is still what follows the host
+        rest = url.split("#", 1)[0].split("?", 1)[0]
+        path = rest.split("//", 1)[1].partition("/")[2] if "//" in rest else rest
+    name = posixpath.basename(path)
     return name.rsplit(".", 1)[1].lower() if "." in name else ""
 
 
@@ -108,3 +125,18 @@ def same_site(url: str, domains: tuple[str, ...]) -> bool:
     """True when the URL's host is one of ``domains`` or a subdomain of one."""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == d or host.endswith("." + d) for d in (d.lower().strip(".") for d in domains))
+
+
+def is_web_link(url: str, base: str = "") -> bool:
+    """Whether a raw link means an http(s) resource (absolute, or relative to an http(s) ``base``)
+    as opposed to ``mailto:``, ``javascript:``, ``tel:``, ``data:`` ... which are not documents."""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # unparsable: still look at what it says it is
+        scheme = url.strip().split(":", 1)[0].lower() if ":" in url else ""
+    if scheme:
+        return scheme in _DEFAULT_PORTS
+    try:
+        return urlsplit(base).scheme.lower() in _DEFAULT_PORTS if base else True
+    except ValueError:
+        return False

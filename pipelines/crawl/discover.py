@@ -2,13 +2,17 @@
 
 Plain Python over a :class:`WebSession`, wrapped by a DoFn in :mod:`pipelines.crawl.pipeline`.
 Each seed is walked breadth-first within its limits (feed pages, link depth, allowed domains,
-page and item caps). Everything that fails yields a reject row instead of an item.
+page and item caps). Everything that fails yields a reject row instead of an item, and so does
+everything a limit cuts off: media items past ``max_items`` (one ``crawl_limit`` row each), and
+documents not fetched because of ``max_pages``, ``max_items`` or ``max_feed_pages``
+(``crawl_limit``). Media links and links to documents the walk would follow that are not
+usable URLs become ``bad_url`` rows, with the page they were found on.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,12 +21,14 @@ from filters.web.feeds import FeedError, is_media, parse_feed
 from filters.web.fetcher import FetchError, FetchResult, utc_now_iso
 from filters.web.pages import PageError, parse_page
 from filters.web.sitemaps import SitemapError, parse_sitemap
-from filters.web.urls import BadUrl, canonicalize_url, same_site
+from filters.web.urls import BadLink, BadUrl, canonicalize_url, same_site
 from pipelines.crawl.catalog import crawl_reject
 from pipelines.crawl.session import WebSession
 from schemas.records import SourceItem
 
 Out = SourceItem | dict[str, Any]  # an item, or a reject row
+MAX_RAW_URL_CHARS = 2048  # a bad link is reported as written, up to this length (data: URIs)
+DEFAULT_MAX_FEED_PAGES = 20
 
 
 class _Walk:
@@ -31,13 +37,20 @@ class _Walk:
         self.source = source
         self.crawl = session.crawl
         self.pages_left = self.crawl.max_pages
-        self.items_left = source.max_items or self.crawl.max_items
+        self.max_items = source.max_items or self.crawl.max_items
+        self.items_left = self.max_items
+        self.taken: set[str] = set()  # media URLs yielded as items (a repeat is not a new item)
+        self.reported: set[tuple[str, str]] = set()  # (reason, URL) of link/limit rows yielded
         self.now = utc_now_iso()
 
     def fetch(self, url: str, page_url: str = "") -> FetchResult | dict[str, Any]:
         """A discovery document (body, final URL, headers), or a reject row."""
         if self.pages_left <= 0:
             return crawl_reject(url, "crawl_limit", f"max_pages={self.crawl.max_pages} reached",
+                                source_name=self.source.name, page_url=page_url)
+        if self.items_left <= 0:  # nothing it holds could become an item: not fetched
+            return crawl_reject(url, "crawl_limit",
+                                f"max_items={self.max_items} reached; document not fetched",
                                 source_name=self.source.name, page_url=page_url)
         self.pages_left -= 1
         try:
@@ -47,30 +60,59 @@ class _Walk:
                                 page_url=page_url or url)
         return res
 
-    def item(self, it: SourceItem) -> SourceItem | None:
-        if self.items_left <= 0:
-            return None
-        self.items_left -= 1
+    def item(self, it: SourceItem) -> Out | None:
+        """The item with the source's defaults, a ``crawl_limit`` row once ``max_items`` items
+        were taken, or None for an over-limit item already reported."""
+        if it.media_url not in self.taken:
+            if self.items_left <= 0:
+                return self._once(it.media_url, "crawl_limit",
+                                  f"max_items={self.max_items} reached", it.page_url)
+            self.items_left -= 1
+            self.taken.add(it.media_url)
         return replace(it, source_name=self.source.name,
                        licence=it.licence or self.source.licence,
                        declared_language=it.declared_language or self.source.language,
                        discovered_at=it.discovered_at or self.now)
 
+    def items(self, found: Iterable[SourceItem]) -> Iterator[Out]:
+        for it in found:
+            out = self.item(it)
+            if out is not None:
+                yield out
+
     def reject(self, url: str, reason: str, detail: str, page_url: str = "") -> dict[str, Any]:
         return crawl_reject(url, reason, detail, source_name=self.source.name,
                             page_url=page_url or url)
 
+    def _once(self, url: str, reason: str, detail: str, page_url: str) -> dict[str, Any] | None:
+        """A reject row for ``url``, or None when this walk already reported it so."""
+        if (reason, url) in self.reported:
+            return None
+        self.reported.add((reason, url))
+        return self.reject(url, reason, detail, page_url)
+
+    def bad_links(self, bad: Iterable[BadLink], page_url: str,
+                  followed: frozenset[str]) -> Iterator[dict[str, Any]]:
+        """``bad_url`` rows for unusable media links and for unusable links of the ``followed``
+        kinds (documents this walk would have fetched), keyed by the raw link."""
+        for link in bad:
+            if link.kind == "media" or link.kind in followed:
+                row = self._once(link.url[:MAX_RAW_URL_CHARS], "bad_url",
+                                 f"{link.kind} link: {link.detail}", page_url)
+                if row is not None:
+                    yield row
+
     # ---------------------------------------------------------------- kinds
 
-    def feed(self, seed: str) -> Iterator[Out]:
-        queue = deque([seed])
+    def feed(self, seed: str, found_on: str = "") -> Iterator[Out]:
+        queue = deque([(seed, found_on)])  # (feed page URL, the page that linked it)
         seen = {seed}
         pages = 0
-        max_pages = getattr(self.source, "max_feed_pages", 20)
-        while queue and pages < max_pages:
-            url = queue.popleft()
+        max_feed_pages = getattr(self.source, "max_feed_pages", DEFAULT_MAX_FEED_PAGES)
+        while queue and pages < max_feed_pages:
+            url, found_on = queue.popleft()
             pages += 1
-            got = self.fetch(url)
+            got = self.fetch(url, found_on)
             if isinstance(got, dict):
                 yield got
                 continue
@@ -78,23 +120,25 @@ class _Walk:
             try:
                 page = parse_feed(body, final, content_language=got.content_language)
             except FeedError as exc:
-                yield self.reject(url, "malformed_document", str(exc))
+                yield self.reject(url, "malformed_document", str(exc), found_on)
                 continue
-            for it in page.items:
-                out = self.item(it)
-                if out is None:
-                    return
-                yield out
+            yield from self.items(page.items)
+            yield from self.bad_links(page.bad_links, final, frozenset({"feed"}))
             for nxt in (page.next_page, page.new_feed_url):
                 if nxt and nxt not in seen:
                     seen.add(nxt)
-                    queue.append(nxt)
+                    queue.append((nxt, final))
+        for url, found_on in queue:  # the pages of the feed past its limit
+            yield self.reject(url, "crawl_limit",
+                              f"max_feed_pages={max_feed_pages} reached; feed page not fetched",
+                              found_on)
 
-    def sitemap(self, seed: str, follow_pages: bool = True) -> Iterator[Out]:
-        queue, seen = deque([seed]), {seed}
+    def sitemap(self, seed: str, follow_pages: bool = True, found_on: str = "") -> Iterator[Out]:
+        queue, seen = deque([(seed, found_on)]), {seed}
+        followed = frozenset({"sitemap", "page"} if follow_pages else {"sitemap"})
         while queue:
-            url = queue.popleft()
-            got = self.fetch(url)
+            url, found_on = queue.popleft()
+            got = self.fetch(url, found_on)
             if isinstance(got, dict):
                 yield got
                 continue
@@ -102,29 +146,28 @@ class _Walk:
             try:
                 sm = parse_sitemap(body, final, self.crawl.max_decompressed_bytes)
             except SitemapError as exc:
-                yield self.reject(url, exc.reason, exc.detail)
+                yield self.reject(url, exc.reason, exc.detail, found_on)
                 continue
             for child in sm.sitemaps:
                 if child not in seen:
                     seen.add(child)
-                    queue.append(child)
-            for media in sm.media:
-                out = self.item(SourceItem(media_url=media, source_name="", page_url=final))
-                if out is None:
-                    return
-                yield out
+                    queue.append((child, final))
+            yield from self.items(SourceItem(media_url=media, source_name="", page_url=final)
+                                  for media in sm.media)
+            yield from self.bad_links(sm.bad_links, final, followed)
             if follow_pages:
                 for page_url in sm.pages:
-                    yield from self.pages(page_url, max_depth=0, domains=())
+                    yield from self.pages(page_url, max_depth=0, domains=(), found_on=final)
 
-    def pages(self, seed: str, max_depth: int, domains: tuple[str, ...]) -> Iterator[Out]:
+    def pages(self, seed: str, max_depth: int, domains: tuple[str, ...],
+              found_on: str = "") -> Iterator[Out]:
         domains = domains or ((urlsplit(seed).hostname or ""),)
-        queue = deque([(seed, 0)])
+        queue = deque([(seed, 0, found_on)])
         seen = {seed}
         media_seen: set[str] = set()
         while queue:
-            url, depth = queue.popleft()
-            got = self.fetch(url)
+            url, depth, found_on = queue.popleft()
+            got = self.fetch(url, found_on)
             if isinstance(got, dict):
                 yield got
                 continue
@@ -132,30 +175,28 @@ class _Walk:
             try:
                 links = parse_page(body, final)
             except PageError as exc:
-                yield self.reject(url, "malformed_document", str(exc))
+                yield self.reject(url, "malformed_document", str(exc), found_on)
                 continue
-            for it in links.media:
-                if it.media_url in media_seen:
-                    continue
-                media_seen.add(it.media_url)
-                out = self.item(it)
-                if out is None:
-                    return
-                yield out
-            if depth >= max_depth:
+            fresh = [it for it in links.media if it.media_url not in media_seen]
+            media_seen.update(it.media_url for it in fresh)
+            yield from self.items(fresh)
+            follow = depth < max_depth
+            yield from self.bad_links(links.bad_links, final, frozenset(
+                {"feed", "sitemap", "page"} if follow else ()))
+            if not follow:
                 continue
             for feed_url in links.feeds:
                 if feed_url not in seen and same_site(feed_url, domains):
                     seen.add(feed_url)
-                    yield from self.feed(feed_url)
+                    yield from self.feed(feed_url, found_on=final)
             for sm_url in links.sitemaps:
                 if sm_url not in seen and same_site(sm_url, domains):
                     seen.add(sm_url)
-                    yield from self.sitemap(sm_url, follow_pages=False)
+                    yield from self.sitemap(sm_url, follow_pages=False, found_on=final)
             for nxt in links.pages:
                 if nxt not in seen and same_site(nxt, domains) and not is_media(nxt):
                     seen.add(nxt)
-                    queue.append((nxt, depth + 1))
+                    queue.append((nxt, depth + 1, final))
 
 
 def discover(session: WebSession, source: Any) -> Iterator[Out]:
