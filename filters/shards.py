@@ -12,7 +12,7 @@ import io
 import json
 import tarfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from schemas.keys import validate_key
@@ -20,7 +20,7 @@ from schemas.keys import validate_key
 FIXED_MTIME = 946_684_800  # 2000-01-01T00:00:00Z
 
 
-class _HashingWriter(io.RawIOBase):
+class HashingWriter(io.RawIOBase):
     """A write-only stream that forwards to ``target`` and keeps an md5 and a byte count."""
 
     def __init__(self, target: BinaryIO):
@@ -44,30 +44,41 @@ class ShardInfo:
     nsamples: int
     filesize: int
     md5sum: str
+    # key -> (offset, size) of its FLAC payload in the tar, for byte-range reads
+    offsets: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
 
-def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+def add_member(tar: tarfile.TarFile, name: str, payload: bytes) -> int:
+    """Append one member; returns the offset of its payload in the tar stream."""
     info = tarfile.TarInfo(name)
     info.size = len(payload)
     info.mtime = FIXED_MTIME
     info.mode = 0o644
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    header = len(info.tobuf(tarfile.USTAR_FORMAT, tar.encoding, tar.errors))
+    start = tar.offset + header
     tar.addfile(info, io.BytesIO(payload))
+    return start
 
 
-def write_tar(fileobj: BinaryIO, samples: Iterable[tuple[str, bytes, dict[str, Any]]]) -> ShardInfo:
-    """Write (key, flac bytes, metadata) samples, in the order given, as one tar stream."""
-    sink = _HashingWriter(fileobj)
+def write_tar(fileobj: BinaryIO,
+              samples: Iterable[tuple[str, bytes, dict[str, Any] | None]]) -> ShardInfo:
+    """Write (key, flac bytes, metadata) samples, in the order given, as one tar stream.
+
+    ``metadata=None`` writes the audio alone (analysis packs keep their metadata in Parquet)."""
+    sink = HashingWriter(fileobj)
     n = 0
+    offsets: dict[str, tuple[int, int]] = {}
     with tarfile.open(fileobj=sink, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
         for key, flac, meta in samples:
             validate_key(key)
-            _add(tar, f"{key}.flac", flac)
-            _add(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False,
-                                                default=_json_default).encode("utf-8"))
+            offsets[key] = (add_member(tar, f"{key}.flac", flac), len(flac))
+            if meta is not None:
+                add_member(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False,
+                                                    default=_json_default).encode("utf-8"))
             n += 1
-    return ShardInfo(n, sink.size, sink.md5.hexdigest())
+    return ShardInfo(n, sink.size, sink.md5.hexdigest(), offsets)
 
 
 def _json_default(value: Any) -> Any:

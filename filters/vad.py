@@ -68,6 +68,20 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def speech_regions(flags: np.ndarray, frame_s: float, min_silence_s: float,
                    min_speech_s: float) -> list[tuple[int, int]]:
     """Speech runs with short pauses bridged and very short blips dropped (frame indices)."""
+    return [(a, b) for a, b in _bridged(flags, frame_s, min_silence_s)
+            if b - a >= max(1, int(round(min_speech_s / frame_s)))]
+
+
+def short_speech_seconds(flags: np.ndarray, frame_s: float, min_silence_s: float,
+                         min_speech_s: float) -> float:
+    """Seconds of VAD speech in regions that :func:`speech_regions` drops as too short: speech
+    that leaves no segment, counted so it is not lost without a trace."""
+    min_len = max(1, int(round(min_speech_s / frame_s)))
+    return sum(float(np.sum(flags[a:b])) * frame_s
+               for a, b in _bridged(flags, frame_s, min_silence_s) if b - a < min_len)
+
+
+def _bridged(flags: np.ndarray, frame_s: float, min_silence_s: float) -> list[list[int]]:
     regions: list[list[int]] = []
     max_gap = int(round(min_silence_s / frame_s))
     for a, b in _runs(flags):
@@ -75,8 +89,7 @@ def speech_regions(flags: np.ndarray, frame_s: float, min_silence_s: float,
             regions[-1][1] = b
         else:
             regions.append([a, b])
-    min_len = int(round(min_speech_s / frame_s))
-    return [(a, b) for a, b in regions if b - a >= max(1, min_len)]
+    return regions
 
 
 def _split_long(a: int, b: int, flags: np.ndarray, energy: np.ndarray, max_f: int,
@@ -101,14 +114,22 @@ def _frame_energy(samples: np.ndarray, frame_len: int, n: int) -> np.ndarray:
 def segment_speech(samples: np.ndarray, params: SegmentParams,
                    cues: tuple[Cue, ...] = ()) -> list[SpeechSpan]:
     """Cut a recording into speech spans of at most ``params.max_s`` seconds."""
+    return segment_speech_counted(samples, params, cues)[0]
+
+
+def segment_speech_counted(samples: np.ndarray, params: SegmentParams,
+                           cues: tuple[Cue, ...] = ()) -> tuple[list[SpeechSpan], float]:
+    """:func:`segment_speech` and the seconds of speech dropped as shorter than
+    ``min_speech_s`` (0 with a timed transcript, whose cues decide the spans)."""
     frame_s = params.frame_ms / 1000.0
     flags = speech_frames(samples, params.aggressiveness, params.frame_ms)
     frame_len = SAMPLE_RATE * params.frame_ms // 1000
     energy = _frame_energy(samples, frame_len, len(flags))
     total_s = len(samples) / SAMPLE_RATE
     if cues and params.respect_cues:
-        return _spans_from_cues(cues, flags, energy, frame_s, total_s, params)
+        return _spans_from_cues(cues, flags, energy, frame_s, total_s, params), 0.0
     regions = speech_regions(flags, frame_s, params.min_silence_s, params.min_speech_s)
+    short = short_speech_seconds(flags, frame_s, params.min_silence_s, params.min_speech_s)
     max_f = int(params.max_s / frame_s) - int(2 * params.pad_s / frame_s)
     target_f = int(params.target_s / frame_s)
     pieces: list[tuple[int, int]] = []
@@ -121,7 +142,7 @@ def segment_speech(samples: np.ndarray, params: SegmentParams,
         else:
             merged.append([a, b])
     return [_span(a * frame_s, b * frame_s, flags, frame_s, total_s, params.pad_s, params.max_s)
-            for a, b in merged]
+            for a, b in merged], short
 
 
 def _span(start: float, end: float, flags: np.ndarray, frame_s: float, total_s: float,

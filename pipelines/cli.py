@@ -46,11 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
                                    "into shards and manifests under --out.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_run_args(p)
-    p = sub.add_parser("curate", help="decode, segment, label and shard (no crawling)",
+    p = sub.add_parser("curate", help="analyse, decide and publish (no crawling)",
                        description="Curate local sources and an existing crawl catalog in "
-                                   "RUN_DIR/catalog into shards and manifests.",
+                                   "RUN_DIR/catalog into shards and manifests: analyse (decode, "
+                                   "segment, LID, Whisper; resumable), decide (filters, plan), "
+                                   "publish (shards, manifests, report).",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_run_args(p)
+    p = sub.add_parser("analyse", help="phase 1 only: decode, segment, LID, Whisper, measures",
+                       description="Analyse every listed recording not yet committed in "
+                                   "RUN_DIR/analysis (the expensive part, done once; a rerun "
+                                   "resumes). `curate`/`run` then decide and publish.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_run_args(p)
+    p = sub.add_parser("refilter", help="decide + publish again with new thresholds",
+                       description="Re-decide and re-publish RUN_DIR's analysis with the "
+                                   "thresholds of --config into --out, without decoding or "
+                                   "Whisper. The analysis settings (curate.decode, segment, asr, "
+                                   "lid.min_text_chars, shards.flac_compression) must match "
+                                   "RUN_DIR's; the result equals a full run with --config.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir", help="a run directory whose analysis/ to reuse")
+    p.add_argument("--config", required=True, help="sources.yaml with the new thresholds")
+    p.add_argument("--out", required=True, help="the new run directory (not RUN_DIR)")
+    p.add_argument("--asr-model", default=None,
+                   help="the model RUN_DIR was analysed with, if it was set on its command line")
+    from pipelines.verify import add_verify_parser
+
+    add_verify_parser(sub)
     p = sub.add_parser("crawl", help="fetch web sources into RUN_DIR/raw and RUN_DIR/catalog",
                        description="Crawl the web sources of the config (rss, html, sitemap, "
                                    "warc) into content-addressed blobs and a Parquet catalog.",
@@ -80,9 +103,25 @@ def main(argv: list[str] | None = None) -> int:
             path = build_report(args.run_dir, compare=args.compare)
             print(f"report: {path}")
             return 0
+        if args.command == "verify":
+            from pipelines.verify import run_from_args
+
+            return run_from_args(args)
         from pipelines.config import load_config
 
         config = load_config(args.config)
+        if args.command == "refilter":
+            from pipelines.curate import run_refilter
+
+            print(run_refilter(args.run_dir, config, args.out, beam_args,
+                               asr_model=args.asr_model).render())
+            return 0
+        if args.command == "analyse":
+            from pipelines.curate import run_analyse_only
+
+            print(run_analyse_only(config, args.out, beam_args, asr_model=args.asr_model,
+                                   force=args.force))
+            return 0
         web = any(getattr(s, "type", "local") != "local" for s in config.sources)
         if args.command == "crawl" or (args.command == "run" and web):
             from pipelines.crawl import run_crawl

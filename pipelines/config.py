@@ -115,6 +115,7 @@ class AsrConfig:
     language: str = ""  # force a language for decoding; empty: detect, pooled per recording
     context_pad_s: float = 5.0  # silence after a segment in the encoder input (0: full 30 s window)
     hint_below_prob: float = 0.5  # pooled audio LID under this: decode in the transcript's language
+    encoder_cache_mb: float = 256.0  # encoder outputs kept from LID to decoding; rest re-encoded
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")
@@ -123,6 +124,7 @@ class AsrConfig:
         _check(0 <= self.context_pad_s <= 30, f"{where}.context_pad_s", "must be in [0, 30]")
         _check(0 <= self.hint_below_prob <= 1, f"{where}.hint_below_prob", "must be in [0, 1]")
         _check(self.cpu_threads >= 0, f"{where}.cpu_threads", "must be >= 0")
+        _check(self.encoder_cache_mb >= 0, f"{where}.encoder_cache_mb", "must be >= 0")
         _check(self.device in ("cpu", "cuda", "auto"), f"{where}.device", "must be cpu|cuda|auto")
 
 
@@ -130,9 +132,9 @@ class AsrConfig:
 class ShardConfig:
     """WebDataset shard writing."""
 
-    target_size_mb: float = 256.0  # a shard is closed once it reaches about this size
-    writers: int = 4  # parallel shard-writer groups (each ends with one partly filled shard)
-    flac_compression: int = 5  # FLAC compression level 0..8
+    target_size_mb: float = 256.0  # a shard (and an analysis audio pack) closes at about this size
+    writers: int = 4  # unused since shards are planned globally; kept so old configs still load
+    flac_compression: int = 5  # FLAC compression level 0..8 (applied once, when analysed)
 
     def validate(self, where: str) -> None:
         _check(self.target_size_mb > 0, f"{where}.target_size_mb", "must be > 0")

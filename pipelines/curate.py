@@ -1,8 +1,14 @@
-"""The ``curate`` phase as one Beam pipeline:
+"""Curation in three phases, each a Beam pipeline (see DESIGN.md):
 
-recordings -> decode + VAD segmentation -> text LID -> Whisper pseudo-labels (RunInference,
-batched across recordings) -> measures + per-segment label decisions -> [shuffle by recording
-bucket] -> per-recording decisions -> WebDataset shards; every drop becomes a Reject.
+1. ``analyse`` (pipelines/analyse.py) — decode, segment, LID, Whisper, measures; once per
+   recording, resumable; writes ``RUN/analysis/``.
+2. ``decide`` (pipelines/decide.py) — the filter registry over thin rows, shard assignment;
+   writes ``RUN/plan/``.
+3. ``publish`` (pipelines/publish.py) — shards, manifests, stats, report, ``_SUCCESS``.
+
+``run_curate`` chains them; ``run_refilter`` runs decide + publish again over another run's
+analysis with new thresholds (no decoding, no Whisper). After every run the books are checked
+(``schemas.accounting``): a recording or segment that vanished fails the run, by id.
 
 Run it with ``speechcurate run`` or ``python -m pipelines.curate --config C --out RUN [beam opts]``.
 """
@@ -22,149 +28,29 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
-import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from filters.registry import REGISTRY, Filter, funnel_stages
+from pipelines import analysis_store as store
 from pipelines import io as sio
-from pipelines.config import ConfigError, LocalSourceConfig, RunConfig
-from pipelines.manifests import compute_stats, finalize_shards, unique_rows, write_manifests
+from pipelines.analyse import LISTING_REJECTS, AnalyseResult, Listing, list_inputs, run_analyse
+from pipelines.config import ConfigError, RunConfig
+from pipelines.decide import run_decide
+from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_manifests
 from pipelines.models import is_multilingual, resolve_model
-from pipelines.sources.local import LocalItem, list_directory, list_manifest, load_item
-from pipelines.stages.asr import PseudoLabel
-from pipelines.stages.common import REJECTED, stable_bucket
-from pipelines.stages.decode import META, RECORDINGS, DecodeAndSegment
-from pipelines.stages.labels import MeasureAndDecide
-from pipelines.stages.lid import TextLanguageId
-from pipelines.stages.rows import WriteRows, read_rows
-from pipelines.stages.shards import PARTS, DecideRecordings, WriteShards
-from schemas.arrow import RECORDING_SCHEMA, REJECT_SCHEMA, SEGMENT_SCHEMA, recording_from_row
-from schemas.arrow import reject_row as to_reject_row
-from schemas.records import Recording, Reject
+from pipelines.publish import run_publish
+from pipelines.stages.decide import plan_reject
+from schemas import accounting
+from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA, reject_row
+from schemas.keys import segment_id_for, shard_name
+from schemas.reasons import Stage
 
 log = logging.getLogger("speechcurate.curate")
 SUCCESS = "_SUCCESS"
-REJECT_SAMPLES_PER_REASON = 8
 VERSIONED = ("speechcurate", "apache-beam", "faster-whisper", "ctranslate2", "openai-whisper",
              "webrtcvad-wheels", "fasttext-predict", "webdataset", "pyarrow", "polars")
-
-
-# --------------------------------------------------------------------------- DoFns
-
-
-class LoadLocalItem(beam.DoFn):
-    def process(self, item: LocalItem):
-        rec, reject = load_item(item)
-        if reject is not None:
-            yield beam.pvalue.TaggedOutput(REJECTED, (reject, None))
-        yield rec
-
-
-def read_catalog_file(uri: str):
-    """Rows of one crawl catalog file as Recordings."""
-    table = pq.read_table(io.BytesIO(sio.read_bytes(uri)))
-    for row in table.to_pylist():
-        yield recording_from_row(row)
-
-
-def read_reject_file(uri: str):
-    table = pq.read_table(io.BytesIO(sio.read_bytes(uri)))
-    for row in table.to_pylist():
-        yield Reject(**{k: row.get(k) for k in REJECT_SCHEMA.names if row.get(k) is not None}), None
-
-
-class _Progress(beam.DoFn):
-    """A tqdm bar over decoded recordings (one per worker process; silent when not a TTY)."""
-
-    def __init__(self, total: int):
-        self.total = total
-        self._bar = None
-
-    def setup(self) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=self.total, desc="decode+segment", unit="rec", leave=False,
-                         disable=None)
-
-    def process(self, row):
-        if self._bar is not None:
-            self._bar.update(1)
-        yield row
-
-    def teardown(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def _write_reject_sample(element, samples_dir: str):
-    from filters.audio import encode_flac
-
-    reason, picks = element
-    for _, reject_id, audio in picks:
-        sio.write_bytes_atomic(sio.join(samples_dir, reason, f"{reject_id}.flac"),
-                               encode_flac(audio))
-
-
-def _sample_key(pair) -> tuple[str, tuple[int, str, Any]]:
-    reject, audio = pair
-    digest = int.from_bytes(hashlib.sha1(reject.id.encode()).digest()[:8], "big")
-    return reject.reason, (-digest, reject.id, audio)
-
-
-# --------------------------------------------------------------------------- the pipeline
-
-
-def build_pipeline(p: beam.Pipeline, config: RunConfig, work: str, shards_dir: str,
-                   samples_dir: str, items: list[LocalItem], listing_rejects: list[Reject],
-                   catalog_items: list[str], catalog_rejects: list[str], model_dir: str) -> None:
-    cur = config.curate
-    buckets = cur.shards.writers
-    local = (p | "ListedItems" >> beam.Create(items)
-             | "SpreadItems" >> beam.Reshuffle()
-             | "LoadTranscripts" >> beam.ParDo(LoadLocalItem()).with_outputs(
-                 REJECTED, main="recordings"))
-    crawled = (p | "CatalogFiles" >> beam.Create(catalog_items)
-               | "ReadCatalog" >> beam.FlatMap(read_catalog_file)
-               | "SpreadCatalog" >> beam.Reshuffle())
-    recordings = (local.recordings, crawled) | "AllRecordings" >> beam.Flatten()
-    decoded = recordings | "DecodeAndSegment" >> beam.ParDo(
-        DecodeAndSegment(cur.decode, cur.segment, lid=cur.lid)).with_outputs(
-        REJECTED, RECORDINGS, META, main="segments")
-    segments = decoded.segments | "TextLID" >> beam.ParDo(TextLanguageId(cur.lid))
-    labelled = segments | "PseudoLabel" >> PseudoLabel(cur.asr, model_dir)
-    decided = labelled.labelled | "MeasureAndDecide" >> beam.ParDo(
-        MeasureAndDecide(cur.labels)).with_outputs(REJECTED, main="kept")
-    grouped = {
-        "segments": decided.kept | "KeySegments" >> beam.Map(
-            lambda s: (stable_bucket(s.recording_id, buckets), s)),
-        "meta": decoded[META] | "KeyMeta" >> beam.Map(
-            lambda r: (stable_bucket(r.recording_id, buckets), r)),
-    } | "GroupByRecordingBucket" >> beam.CoGroupByKey()
-    by_recording = grouped | "DecideRecordings" >> beam.ParDo(
-        DecideRecordings(cur.labels)).with_outputs(REJECTED, main="kept")
-    written = by_recording.kept | "WriteShards" >> beam.ParDo(
-        WriteShards(shards_dir, cur.shards)).with_outputs(PARTS, main="rows")
-
-    _ = written.rows | "WriteSegmentRows" >> beam.ParDo(
-        WriteRows(sio.join(work, "segments"), SEGMENT_SCHEMA))
-    _ = written[PARTS] | "WritePartRows" >> beam.ParDo(WriteRows(sio.join(work, "parts"), None))
-    _ = (decoded[RECORDINGS] | "Progress" >> beam.ParDo(_Progress(len(items) + 1))
-         | "WriteRecordingRows" >> beam.ParDo(WriteRows(sio.join(work, "recordings"), None)))
-    listed = p | "ListingRejects" >> beam.Create([(r, None) for r in listing_rejects])
-    crawl_rejects = (p | "CrawlRejectFiles" >> beam.Create(catalog_rejects)
-                     | "ReadCrawlRejects" >> beam.FlatMap(read_reject_file))
-    rejects = (listed, crawl_rejects, local[REJECTED], decoded[REJECTED], labelled.rejected,
-               decided[REJECTED], by_recording[REJECTED]) | "AllRejects" >> beam.Flatten()
-    _ = (rejects | "RejectRows" >> beam.Map(lambda pair: to_reject_row(pair[0]))
-         | "WriteRejectRows" >> beam.ParDo(WriteRows(sio.join(work, "rejects"), REJECT_SCHEMA)))
-    _ = (rejects | "WithAudio" >> beam.Filter(lambda pair: pair[1] is not None)
-         | "KeyByReason" >> beam.Map(_sample_key)
-         | "SamplePerReason" >> beam.combiners.Top.PerKey(REJECT_SAMPLES_PER_REASON,
-                                                          key=lambda t: (t[0], t[1]))
-         | "WriteRejectSamples" >> beam.Map(_write_reject_sample, samples_dir))
-
-
-# --------------------------------------------------------------------------- running
+RECORDING_FATE_STAGES = {Stage.SOURCE, Stage.CRAWL, Stage.DECODE, Stage.SEGMENT}
 
 
 @dataclass
@@ -180,6 +66,11 @@ class Summary:
         inp, kept = s.get("input", {}), s.get("kept", {})
         lines.append(f"  input   {inp.get('recordings', 0)} recordings, "
                      f"{inp.get('hours', 0) * 60:.1f} min decoded")
+        an = s.get("analysis", {})
+        if an:
+            lines.append(f"  analyse {an.get('analysed', 0)} analysed now, "
+                         f"{an.get('reused', 0)} reused from earlier runs"
+                         + (f" (analysis of {an['source']})" if an.get("source") else ""))
         lines.append(f"  kept    {kept.get('segments', 0)} segments from "
                      f"{kept.get('recordings', 0)} recordings, {kept.get('hours', 0) * 60:.1f} min"
                      f" in {s.get('shards', {}).get('count', 0)} shard(s)")
@@ -191,10 +82,13 @@ class Summary:
             f"{k}={v}" for k, v in reasons.items()) or "none"))
         wall = s.get("run", {}).get("wall_s")
         if wall is not None:
-            lines.append(f"  time    {wall:.1f} s wall")
+            phases = s.get("run", {}).get("phase_s", {})
+            split = ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+            lines.append(f"  time    {wall:.1f} s wall" + (f" ({split})" if split else ""))
         for label, rel in (("shards", "shards/"), ("index", "manifest/shards.json"),
                            ("segments", "manifest/segments.parquet"),
-                           ("rejects", "manifest/rejects.parquet"), ("stats", "stats.json"),
+                           ("rejects", "manifest/rejects.parquet"),
+                           ("plan", "plan/segments.parquet"), ("stats", "stats.json"),
                            ("report", "report/index.html")):
             lines.append(f"  {label:<9}{sio.join(self.run_dir, rel)}")
         return "\n".join(lines)
@@ -215,29 +109,18 @@ def config_hash(config: RunConfig) -> str:
                                      default=str).encode()).hexdigest()
 
 
-def list_sources(config: RunConfig) -> tuple[list[LocalItem], list[Reject]]:
-    """List every local source on the launcher; a missing directory fails here, by name."""
-    items: list[LocalItem] = []
-    rejects: list[Reject] = []
-    for i, src in enumerate(config.sources):
-        if not isinstance(src, LocalSourceConfig):
-            continue
-        try:
-            if src.path:
-                items.extend(list_directory(src))
-            else:
-                found, bad = list_manifest(src)
-                items.extend(found)
-                rejects.extend(bad)
-        except ConfigError as exc:
-            raise ConfigError(str(exc).replace(f"sources[{src.name}]", f"sources[{i}]")) from exc
-    return items, rejects
-
-
 def _clear(uri: str) -> None:
     fs, path = sio.fs_and_path(uri)
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+def _read_rejects(uris: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for uri in uris:
+        for row in pq.read_table(io.BytesIO(sio.read_bytes(uri))).to_pylist():
+            rows.append({k: row.get(k) for k in REJECT_SCHEMA.names})
+    return rows
 
 
 def assume_english_for_english_only_asr(config: RunConfig) -> RunConfig:
@@ -252,52 +135,232 @@ def assume_english_for_english_only_asr(config: RunConfig) -> RunConfig:
     return replace(config, curate=replace(cur, labels=labels))
 
 
-def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
-               asr_model: str | None = None, force: bool = False) -> Summary:
-    """Run the curate phase into ``out``; returns a summary (also written as stats.json)."""
-    out = out.rstrip("/")
+def _with_model(config: RunConfig, asr_model: str | None) -> RunConfig:
     if asr_model:
         config = replace(config, curate=replace(config.curate, asr=replace(
             config.curate.asr, model=asr_model)))
-    if sio.exists(sio.join(out, "manifest", SUCCESS)) and not force:
-        stats = json.loads(sio.read_bytes(sio.join(out, "stats.json")))
-        return Summary(out, stats, skipped=True)
-    model_dir = str(resolve_model(config.curate.asr.model))
-    config = assume_english_for_english_only_asr(config)
-    items, listing_rejects = list_sources(config)
-    catalog_items = sio.glob(sio.join(out, "catalog", "items-*.parquet"))
-    catalog_rejects = sio.glob(sio.join(out, "catalog", "rejects-*.parquet"))
-    if not items and not catalog_items and not listing_rejects:
+    return assume_english_for_english_only_asr(config)
+
+
+def _fingerprint(config: RunConfig, recording_ids: set[str], analysis_from: str = "") -> str:
+    digest = hashlib.sha256(config_hash(config).encode())
+    digest.update(analysis_from.encode())
+    for rid in sorted(recording_ids):
+        digest.update(rid.encode())
+    return digest.hexdigest()
+
+
+def _completed(out: str, fingerprint: str) -> dict[str, Any] | None:
+    """The stats of a finished run whose inputs and config are unchanged, else None."""
+    marker = sio.join(out, "manifest", SUCCESS)
+    if not sio.exists(marker):
+        return None
+    try:
+        done = json.loads(sio.read_bytes(marker))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(done, dict) or done.get("fingerprint") != fingerprint:
+        return None
+    return json.loads(sio.read_bytes(sio.join(out, "stats.json")))
+
+
+# --------------------------------------------------------------------------- finishing a run
+
+
+@dataclass
+class Inputs:
+    """What entered this run, as counted before the work (not derived from the outputs)."""
+
+    recording_ids: set[str]  # listed recordings this run decides on
+    listing_rejects: list[dict[str, Any]]  # bad manifest rows (entered and rejected at listing)
+    crawl_rejects: list[dict[str, Any]]  # the crawl's rejects (its own books are the crawl's)
+
+
+def _books(inputs: Inputs, rec_rows, seg_ids, analysis_rejects, plan,
+           shard_rows) -> list[accounting.Ledger]:
+    listing_ids = {r["id"] for r in inputs.listing_rejects}
+    rec_fates = {r["recording_id"] for r in analysis_rejects
+                 if r["start"] is None and r["stage"] in RECORDING_FATE_STAGES}
+    decoded = [r for r in rec_rows if r["status"] == "decoded" and r["n_segments"]]
+    produced = {segment_id_for(r["recording_id"], i) for r in decoded
+                for i in range(r["n_segments"])}
+    seg_rejects = {r["id"] for r in analysis_rejects if r["start"] is not None}
+    kept = {r["segment_id"] for r in plan if r["keep"]}
+    written = {k for s in shard_rows for k in s["keys"]}
+    return [
+        accounting.ledger("analyse", "recordings", inputs.recording_ids | listing_ids,
+                          {r["recording_id"] for r in decoded}, rec_fates | listing_ids),
+        accounting.ledger("analyse", "segments", produced, seg_ids, seg_rejects),
+        accounting.ledger("decide", "segments", seg_ids, kept,
+                          {r["segment_id"] for r in plan if not r["keep"]}),
+        accounting.ledger("publish", "segments", kept, written, set()),
+    ]
+
+
+def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, str],
+               inputs: Inputs, plan: list[dict[str, Any]], shard_rows: list[dict[str, Any]],
+               run_info: dict[str, Any], registry: tuple[Filter, ...]) -> dict[str, Any]:
+    """Check the books, write the manifests and stats."""
+    rec_rows = store.all_rows(analysis_dir, "recordings", owner,
+                              ["recording_id", "source_name", "source_uri", "duration", "codec",
+                               "licence", "status", "n_segments", "short_speech_s"])
+    seg_ids = {r["segment_id"] for r in store.all_rows(analysis_dir, "segments", owner,
+                                                       ["segment_id"])}
+    analysis_rejects = store.all_rows(analysis_dir, "rejects", owner)
+    books = accounting.check(_books(inputs, rec_rows, seg_ids, analysis_rejects, plan,
+                                    shard_rows))
+    plan_drops = [reject_row(plan_reject(r)) for r in plan if not r["keep"]]
+    rejects = unique_rows(
+        [{k: r.get(k) for k in REJECT_SCHEMA.names}
+         for r in (*inputs.listing_rejects, *inputs.crawl_rejects, *analysis_rejects,
+                   *plan_drops)], REJECT_KEY)
+    segments = []
+    for row in plan:
+        if row["keep"]:
+            seg = {name: row.get(name) for name in SEGMENT_SCHEMA.names}
+            seg.update(shard=shard_name(row["shard_index"]), key=row["segment_id"])
+            segments.append(seg)
+    shardlist = [{"url": f"../shards/{s['shard']}", "nsamples": s["nsamples"],
+                  "filesize": s["filesize"], "md5sum": s["md5sum"]} for s in shard_rows]
+    decoded = [r for r in rec_rows if r["status"] == "decoded"]
+    stats = compute_stats(decoded, segments, rejects, shardlist, run_info,
+                          funnel_stages(registry, config.curate))
+    stats["accounting"] = books
+    stats["speech_lost"] = {"short_regions_s": round(sum(r["short_speech_s"] or 0.0
+                                                         for r in decoded), 3)}
+    write_manifests(out, segments, rejects, shardlist, stats)
+    return stats
+
+
+def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, str],
+                        inputs: Inputs, beam_args: list[str], run_info: dict[str, Any],
+                        registry: tuple[Filter, ...], phase_s: dict[str, float]) -> dict[str, Any]:
+    t0 = time.monotonic()
+    plan = run_decide(config, out, analysis_dir, owner, beam_args, registry)
+    phase_s["decide"] = round(time.monotonic() - t0, 2)
+    t0 = time.monotonic()
+    reject_refs = store.all_rows(analysis_dir, "rejects", owner)
+    drops = [{"id": r["segment_id"], "reason": r["reject_reason"], "audio_pack": r["audio_pack"],
+              "audio_offset": r["audio_offset"], "audio_bytes": r["audio_bytes"]}
+             for r in plan if not r["keep"]]
+    shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
+                             config.curate.shards.flac_compression, beam_args)
+    stats = finish_run(out, config, analysis_dir, owner, inputs, plan, shard_rows, run_info,
+                       registry)
+    phase_s["publish"] = round(time.monotonic() - t0, 2)
+    return stats
+
+
+def _run_info(config: RunConfig, beam_args: list[str], started: datetime) -> dict[str, Any]:
+    runner = PipelineOptions(beam_args).view_as(StandardOptions).runner or "DirectRunner"
+    return {"started_at": started.isoformat(), "runner": runner,
+            "config_hash": config_hash(config), "asr_model": config.curate.asr.model,
+            "compute_type": config.curate.asr.compute_type, "versions": _versions()}
+
+
+def _complete(out: str, stats: dict[str, Any], fingerprint: str, t0: float,
+              phase_s: dict[str, float]) -> None:
+    stats["run"].update(finished_at=datetime.now(UTC).isoformat(),
+                        wall_s=round(time.monotonic() - t0, 2), phase_s=phase_s)
+    sio.write_text_atomic(sio.join(out, "stats.json"), json.dumps(stats, indent=2))
+    _build_report(out)
+    sio.write_text_atomic(sio.join(out, "manifest", SUCCESS),
+                          json.dumps({"fingerprint": fingerprint,
+                                      "finished_at": stats["run"]["finished_at"]}))
+
+
+def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
+               asr_model: str | None = None, force: bool = False,
+               registry: tuple[Filter, ...] = REGISTRY) -> Summary:
+    """analyse -> decide -> publish into ``out``; returns a summary (also written as stats.json).
+
+    A rerun with the same ``out`` analyses only recordings not yet committed; a run whose inputs
+    and config are unchanged since it completed is not redone."""
+    out, beam_args = out.rstrip("/"), list(beam_args or [])
+    config = _with_model(config, asr_model)
+    analysis_dir = sio.join(out, "analysis")
+    if force:
+        for stale in ("analysis", "plan", "manifest", "_work"):
+            _clear(sio.join(out, stale))
+    listing: Listing = list_inputs(config, out)
+    if listing.empty():
         raise ConfigError("sources: found no audio to curate (check the paths and "
                           "`extensions`, or run `speechcurate crawl` first for web sources)")
+    fingerprint = _fingerprint(config, listing.recording_ids())
+    done = _completed(out, fingerprint)
+    if done is not None:
+        return Summary(out, done, skipped=True)
+    model_dir = str(resolve_model(config.curate.asr.model))
     log.info("curating %d local item(s) and %d catalog file(s) with Whisper %s",
-             len(items), len(catalog_items), config.curate.asr.model)
-    work, shards_dir = sio.join(out, "_work"), sio.join(out, "shards")
-    samples_dir = sio.join(out, "samples", "rejected")
-    for stale in (work, shards_dir, sio.join(out, "manifest"), sio.join(out, "samples")):
-        _clear(stale)
-    sio.makedirs(shards_dir)
-    options = PipelineOptions(beam_args or [])
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+             len(listing.items), len(listing.catalog_files), config.curate.asr.model)
+    _clear(sio.join(out, "manifest", SUCCESS))
     started, t0 = datetime.now(UTC), time.monotonic()
-    with beam.Pipeline(options=options) as p:
-        build_pipeline(p, config, work, shards_dir, samples_dir, items, listing_rejects,
-                       catalog_items, catalog_rejects, model_dir)
-    segments = unique_rows(read_rows(sio.join(work, "segments")), "segment_id")
-    rejects = unique_rows(read_rows(sio.join(work, "rejects")), "id")
-    recordings = unique_rows(read_rows(sio.join(work, "recordings")), "recording_id")
-    shardlist = finalize_shards(shards_dir, read_rows(sio.join(work, "parts")), segments)
-    run_info = {
-        "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
-        "wall_s": round(time.monotonic() - t0, 2), "runner": runner,
-        "config_hash": config_hash(config), "asr_model": config.curate.asr.model,
-        "compute_type": config.curate.asr.compute_type, "versions": _versions(),
-    }
-    stats = compute_stats(recordings, segments, rejects, shardlist, run_info)
-    write_manifests(out, segments, rejects, shardlist, stats)
-    _clear(work)
-    _build_report(out)
-    sio.write_text_atomic(sio.join(out, "manifest", SUCCESS), started.isoformat())
+    phase_s: dict[str, float] = {}
+    analysed: AnalyseResult = run_analyse(config, out, listing, model_dir, beam_args)
+    phase_s["analyse"] = round(time.monotonic() - t0, 2)
+    listed = listing.recording_ids()
+    owner = {rid: pack for rid, pack in store.owners(analysis_dir).items() if rid in listed}
+    inputs = Inputs(listed, [reject_row(r) for r in listing.rejects],
+                    _read_rejects(sio.glob(sio.join(out, "catalog", "rejects-*.parquet"))))
+    stats = _decide_and_publish(out, config, analysis_dir, owner, inputs, beam_args,
+                                _run_info(config, beam_args, started), registry, phase_s)
+    stats["analysis"] = {"listed": analysed.listed, "reused": analysed.reused,
+                         "analysed": analysed.analysed}
+    _complete(out, stats, fingerprint, t0, phase_s)
+    return Summary(out, stats)
+
+
+def run_analyse_only(config: RunConfig, out: str, beam_args: list[str] | None = None,
+                     asr_model: str | None = None, force: bool = False) -> str:
+    """Phase 1 alone (``speechcurate analyse``); returns a one-line summary."""
+    out, beam_args = out.rstrip("/"), list(beam_args or [])
+    config = _with_model(config, asr_model)
+    if force:
+        _clear(sio.join(out, "analysis"))
+    listing = list_inputs(config, out)
+    if listing.empty():
+        raise ConfigError("sources: found no audio to analyse")
+    result = run_analyse(config, out, listing, str(resolve_model(config.curate.asr.model)),
+                         beam_args)
+    return (f"analyse: {result.listed} recording(s) listed, {result.analysed} analysed now, "
+            f"{result.reused} reused -> {sio.join(out, 'analysis')}")
+
+
+def run_refilter(source_run: str, config: RunConfig, out: str,
+                 beam_args: list[str] | None = None, asr_model: str | None = None,
+                 registry: tuple[Filter, ...] = REGISTRY) -> Summary:
+    """decide + publish into ``out`` from ``source_run``'s analysis (no decode, no Whisper).
+
+    ``config``'s analysis settings must equal those ``source_run`` was analysed with (they change
+    labels; the error names every differing field); its sources are not listed again: the
+    corpus is the source run's."""
+    source_run, out, beam_args = source_run.rstrip("/"), out.rstrip("/"), list(beam_args or [])
+    config = _with_model(config, asr_model)
+    analysis_dir = sio.join(source_run, "analysis")
+    if not sio.exists(sio.join(analysis_dir, store.CONFIG_FILE)):
+        raise ConfigError(f"refilter: {source_run} has no analysis (run `speechcurate run` "
+                          "into it first)")
+    store.check_settings(analysis_dir, config, "refilter")
+    if sio.join(out, "analysis") == analysis_dir:
+        raise ConfigError("refilter: --out must differ from the source run")
+    owner = store.owners(analysis_dir)
+    fingerprint = _fingerprint(config, set(owner), analysis_from=analysis_dir)
+    done = _completed(out, fingerprint)
+    if done is not None:
+        return Summary(out, done, skipped=True)
+    _clear(sio.join(out, "manifest", SUCCESS))
+    started, t0 = datetime.now(UTC), time.monotonic()
+    listing_rejects = _read_rejects([sio.join(analysis_dir, LISTING_REJECTS)]
+                                    if sio.exists(sio.join(analysis_dir, LISTING_REJECTS))
+                                    else [])
+    inputs = Inputs(set(owner), listing_rejects,
+                    _read_rejects(sio.glob(sio.join(source_run, "catalog", "rejects-*.parquet"))))
+    phase_s: dict[str, float] = {}
+    stats = _decide_and_publish(out, config, analysis_dir, owner, inputs, beam_args,
+                                _run_info(config, beam_args, started), registry, phase_s)
+    stats["analysis"] = {"listed": len(owner), "reused": len(owner), "analysed": 0,
+                         "source": source_run}
+    _complete(out, stats, fingerprint, t0, phase_s)
     return Summary(out, stats)
 
 
@@ -319,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="sources.yaml")
     parser.add_argument("--out", required=True, help="run directory (path or fsspec URL)")
     parser.add_argument("--asr-model", default=None, help="tiny.en | base | CTranslate2 dir")
-    parser.add_argument("--force", action="store_true", help="redo a completed run")
+    parser.add_argument("--force", action="store_true", help="analyse everything again")
     args, beam_args = parser.parse_known_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
@@ -334,6 +397,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-__all__ = ["RECORDING_SCHEMA", "Recording", "Summary", "build_pipeline", "run_curate"]

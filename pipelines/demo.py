@@ -194,7 +194,7 @@ def write_config(path: Path, corpus: Path, model: str = "base", site_url: str = 
         sources
         + "curate:\n"
         f"  asr:\n    model: {model}\n    batch_size: 4\n"
-        "  shards:\n    target_size_mb: 1\n    writers: 2\n",
+        "  shards:\n    target_size_mb: 1\n",
         encoding="utf-8")
     return path
 

@@ -1,5 +1,5 @@
-"""Finalising a curate run on the launcher: rename shard parts into their final names, write the
-manifests (``shards.json``, ``segments.parquet``, ``rejects.parquet``) and ``stats.json``.
+"""Finishing a run on the launcher: ``stats.json`` (the funnel) and the manifests
+(``shards.json``, ``segments.parquet``, ``rejects.parquet``).
 
 Everything here reads thin rows only (no audio), so it stays cheap at any scale.
 """
@@ -17,18 +17,17 @@ import pyarrow.parquet as pq
 
 from pipelines import io as sio
 from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA
-from schemas.keys import shard_name
 from schemas.reasons import Stage
 
 RECORDING_STAGES = (Stage.SOURCE, Stage.CRAWL, Stage.DECODE)
-SEGMENT_STAGES = (Stage.SEGMENT, Stage.LID, Stage.ASR, Stage.LABEL, Stage.QUALITY, Stage.PII,
-                  Stage.DEDUP, Stage.SHARD)
+ANALYSIS_STAGES = (Stage.SEGMENT, Stage.ASR)  # segment stages of analyse, before decide's filters
 
 
-def _unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
+def _unique(rows: list[dict[str, Any]], key: str | tuple[str, ...]) -> list[dict[str, Any]]:
+    keys = (key,) if isinstance(key, str) else key
+    seen: dict[tuple, dict[str, Any]] = {}
     for row in rows:
-        seen.setdefault(row[key], row)
+        seen.setdefault(tuple(row[k] or "" for k in keys), row)
     return [seen[k] for k in sorted(seen)]
 
 
@@ -38,32 +37,19 @@ def write_parquet(uri: str, rows: list[dict[str, Any]], schema: pa.Schema) -> No
     sio.write_bytes_atomic(uri, buf.getvalue())
 
 
-def finalize_shards(shards_dir: str, parts: list[dict[str, Any]],
-                    segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rename parts (sorted) to shard-NNNNNN.tar; point segment rows at the final names."""
-    parts = _unique(parts, "part")
-    mapping = {}
-    shardlist = []
-    for i, part in enumerate(parts):
-        final = shard_name(i)
-        mapping[part["part"]] = final
-        fs, src = sio.fs_and_path(sio.join(shards_dir, part["part"]))
-        fs.mv(src, posixpath.join(posixpath.dirname(src), final))
-        shardlist.append({"url": f"../shards/{final}", "nsamples": part["nsamples"],
-                          "filesize": part["filesize"], "md5sum": part["md5sum"]})
-    for row in segments:
-        row["shard"] = mapping[row["shard"]]
-    return shardlist
-
-
 def _hours(seconds: float) -> float:
     return round(seconds / 3600.0, 6)
 
 
 def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any]],
                   rejects: list[dict[str, Any]], shardlist: list[dict[str, Any]],
-                  run_info: dict[str, Any]) -> dict[str, Any]:
-    """Counts and hours entering and leaving each stage, by reason, language and source."""
+                  run_info: dict[str, Any],
+                  decide_stages: tuple[str, ...] | list[str] = (Stage.LID, Stage.LABEL),
+                  ) -> dict[str, Any]:
+    """Counts and hours entering and leaving each stage, by reason, language and source.
+
+    The funnel lists the stages that ran: analyse's, then ``decide_stages`` (the active filters'
+    stages, from the registry) in order."""
     rec_rejects = [r for r in rejects if r["stage"] in RECORDING_STAGES]
     seg_level = [r for r in rejects if r["start"] is not None]
     no_speech = [r for r in rejects if r["stage"] == Stage.SEGMENT and r["start"] is None]
@@ -97,7 +83,7 @@ def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any
     cur_n -= len(too_short)
     cur_s -= sum(r["duration"] for r in too_short)
     stages[-1]["out"] = {"count": cur_n, "hours": _hours(cur_s)}
-    for stage in SEGMENT_STAGES[1:]:
+    for stage in [ANALYSIS_STAGES[1], *[x for x in decide_stages if x not in ANALYSIS_STAGES]]:
         rows = [r for r in seg_level if r["stage"] == stage]
         entry = {"stage": str(stage), "unit": "segments", "in": {"count": cur_n,
                                                                   "hours": _hours(cur_s)}}
@@ -144,6 +130,10 @@ def write_manifests(run_dir: str, segments: list[dict[str, Any]], rejects: list[
     sio.write_text_atomic(sio.join(run_dir, "stats.json"), json.dumps(stats, indent=2))
 
 
-def unique_rows(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """Rows with duplicate ``key`` removed (retried bundles), sorted by ``key``."""
+def unique_rows(rows: list[dict[str, Any]],
+                key: str | tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows with duplicate ``key`` (one column or several) removed, sorted by it."""
     return _unique(rows, key)
+
+
+REJECT_KEY = ("id", "stage", "reason", "source_name")  # one URL rejected by two sources: 2 rows

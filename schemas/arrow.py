@@ -15,7 +15,7 @@ from schemas.records import Cue, Recording, Reject, Segment, Verdict
 CUE_TYPE = pa.struct([("start", pa.float64()), ("end", pa.float64()), ("text", pa.string())])
 VERDICT_TYPE = pa.struct(
     [("filter", pa.string()), ("passed", pa.bool_()), ("reason", pa.string()),
-     ("detail", pa.string())]
+     ("detail", pa.string()), ("value", pa.float64())]
 )
 PII_SPAN_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("type", pa.string())])
 LANG_PROB_TYPE = pa.struct([("language", pa.string()), ("prob", pa.float64())])
@@ -128,7 +128,8 @@ def segment_row(seg: Segment) -> dict[str, Any]:
             row[name] = seg.duration
         elif name == "verdicts":
             row[name] = [
-                {"filter": v.filter, "passed": v.passed, "reason": v.reason, "detail": v.detail}
+                {"filter": v.filter, "passed": v.passed, "reason": v.reason, "detail": v.detail,
+                 "value": v.value}
                 for v in seg.verdicts
             ]
         elif name == "pii_spans":
@@ -146,7 +147,7 @@ def segment_from_row(row: dict[str, Any]) -> Segment:
     kwargs = {k: row[k] for k in SEGMENT_SCHEMA.names if k in row and k not in skip}
     return Segment(
         verdicts=tuple(
-            Verdict(v["filter"], v["passed"], v["reason"], v["detail"])
+            Verdict(v["filter"], v["passed"], v["reason"], v["detail"], v.get("value"))
             for v in row.get("verdicts") or ()
         ),
         pii_spans=tuple((s["start"], s["end"], s["type"]) for s in row.get("pii_spans") or ()),

@@ -29,12 +29,15 @@ class Cue:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one filter on one segment. Filters add verdicts, never overwrite another's."""
+    """The outcome of one filter on one segment. Filters add verdicts, never overwrite another's.
+
+    ``passed=False`` is a drop; ``passed=True`` with a ``reason`` is a flag (kept, but marked)."""
 
     filter: str
     passed: bool
     reason: str = ""
     detail: str = ""
+    value: float | None = None  # the measured value the filter judged, when it has one
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,14 @@
-"""Whisper pseudo-labelling through Beam's RunInference.
+"""Whisper pseudo-labelling of whole recordings through Beam's RunInference.
 
-``WhisperModelHandler`` loads the CTranslate2 model once per worker (``load_model``) and labels
-batches of segments that Beam's ``BatchElements`` collects across recordings. A batch that fails
-is retried segment by segment, and a segment that still fails is rejected (``asr_failed``) rather
-than failing the bundle.
+The element is a recording (all of its candidate segments), not a segment: the language is pooled
+over the whole recording and each segment's encoder input depends only on its own length
+(``pipelines.whisper.label_recording``), so a label is a function of its recording and the config,
+never of which other segments a runner happened to batch it with. ``asr.batch_size`` bounds the
+sub-batches inside a recording and changes speed only.
+
+``WhisperRecordingHandler`` loads the CTranslate2 model once per worker (``load_model``). A
+recording whose labelling fails has each of its segments rejected (``asr_failed``) rather than
+failing the bundle.
 """
 
 from __future__ import annotations
@@ -13,27 +18,38 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from pipelines.config import AsrConfig
-from pipelines.stages.common import rejected
+from pipelines.stages.analyse import RecordingWork
 from schemas.reasons import Reason, Stage
-from schemas.records import Reject, Segment, Verdict
+from schemas.records import Reject, Segment
 
 log = logging.getLogger(__name__)
-ASR_FAILED = "asr_failed"
 HINT_MIN_TEXT_PROB = 0.5  # fastText's vote on the transcript counts as a hint from here
 
 
+def hint_from(text_language: str, text_prob: float, declared_language: str) -> str:
+    """The language a transcript is in, as far as we know before listening: fastText's
+    confident vote, else the declared language, else none."""
+    if text_language and text_prob >= HINT_MIN_TEXT_PROB:
+        return text_language
+    return declared_language.split("-")[0].lower()
+
+
 def language_hint(seg: Segment) -> str:
-    """The language the segment's transcript is in, as far as we know before listening."""
-    if seg.text_language and seg.text_language_prob >= HINT_MIN_TEXT_PROB:
-        return seg.text_language
-    return seg.declared_language.split("-")[0].lower()
+    return hint_from(seg.text_language, seg.text_language_prob, seg.declared_language)
 
 
-class WhisperModelHandler(ModelHandler[Segment, Segment, Any]):
+def recording_hint(work: RecordingWork) -> str:
+    return hint_from(*work.transcript_language, work.recording.declared_language)
+
+
+def _rounded(probs: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
+    return tuple((lang, round(float(p), 4)) for lang, p in probs)
+
+
+class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
     def __init__(self, config: AsrConfig, model_dir: str):
         self.config = config
         self.model_dir = model_dir
@@ -45,69 +61,52 @@ class WhisperModelHandler(ModelHandler[Segment, Segment, Any]):
                             self.config.cpu_threads)
 
     def batch_elements_kwargs(self) -> dict[str, Any]:
-        return {"min_batch_size": 1, "max_batch_size": self.config.batch_size}
+        # One recording per call: a long recording's audio is already large; batching happens
+        # inside it, in sub-batches of segments of equal encoder length.
+        return {"min_batch_size": 1, "max_batch_size": 1}
 
     def get_metrics_namespace(self) -> str:
         return "speechcurate_asr"
 
-    def run_inference(self, batch: Sequence[Segment], model: Any,
-                      inference_args: dict[str, Any] | None = None) -> Iterable[Segment]:
-        from pipelines.whisper import transcribe_batch
+    def _label(self, model: Any, work: RecordingWork) -> list[Segment]:
+        from pipelines.whisper import LabelOptions, label_recording
 
-        def label(items: Sequence[Segment]) -> list[Segment]:
-            results = transcribe_batch(model, [s.audio for s in items], self.config.beam_size,
-                                       self.config.language,
-                                       groups=[s.recording_id for s in items],
-                                       context_pad_s=self.config.context_pad_s,
-                                       hints=[language_hint(s) for s in items],
-                                       hint_below_prob=self.config.hint_below_prob)
-            return [
-                replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
-                        no_speech_prob=round(r.no_speech_prob, 4),
-                        compression_ratio=round(r.compression_ratio, 4),
-                        audio_language=r.detected_language,
-                        audio_language_prob=round(r.detected_prob, 4),
-                        audio_language_probs=tuple((lang, round(p, 4))
-                                                   for lang, p in r.language_probs))
-                for s, r in zip(items, results, strict=True)
-            ]
+        cfg = self.config
+        options = LabelOptions(beam_size=cfg.beam_size, language=cfg.language,
+                               context_pad_s=cfg.context_pad_s, hint=recording_hint(work),
+                               hint_below_prob=cfg.hint_below_prob, batch_size=cfg.batch_size,
+                               encoder_cache_mb=cfg.encoder_cache_mb)
+        results = label_recording(model, [s.audio for s in work.segments], options)
+        return [
+            replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
+                    no_speech_prob=round(r.no_speech_prob, 4),
+                    compression_ratio=round(r.compression_ratio, 4),
+                    audio_language=r.detected_language,
+                    audio_language_prob=round(r.detected_prob, 4),
+                    audio_language_probs=_rounded(r.language_probs))
+            for s, r in zip(work.segments, results, strict=True)
+        ]
 
-        try:
-            return label(batch)
-        except Exception as exc:  # noqa: BLE001 - any model failure is retried per segment
-            log.warning("Whisper failed on a batch of %d (%s); retrying one by one",
-                        len(batch), exc)
+    def run_inference(self, batch: Sequence[RecordingWork], model: Any,
+                      inference_args: dict[str, Any] | None = None) -> Iterable[RecordingWork]:
         out = []
-        for seg in batch:
+        for work in batch:
+            if not work.segments:
+                out.append(work)
+                continue
             try:
-                out.extend(label([seg]))
-            except Exception as exc:  # noqa: BLE001 - the segment is rejected with the error
-                out.append(seg.with_verdict(Verdict(ASR_FAILED, False, Reason.ASR_FAILED,
-                                                    f"{type(exc).__name__}: {exc}")))
+                work.segments = self._label(model, work)
+            except Exception as exc:  # noqa: BLE001 - any model failure rejects the recording
+                detail = f"{type(exc).__name__}: {exc}"
+                log.warning("Whisper failed on %s (%s)", work.recording.recording_id, detail)
+                work.rejects.extend(
+                    (Reject.for_segment(s, Stage.ASR, Reason.ASR_FAILED, detail), s.audio)
+                    for s in work.segments)
+                work.segments = []
+            out.append(work)
         return out
 
 
-class _RouteAsrFailures(beam.DoFn):
-    def process(self, seg: Segment):
-        failed = [v for v in seg.verdicts if v.filter == ASR_FAILED and not v.passed]
-        if failed:
-            yield rejected(Reject.for_segment(seg, Stage.ASR, Reason.ASR_FAILED, failed[0].detail),
-                           seg.audio)
-        else:
-            yield seg
-
-
-class PseudoLabel(beam.PTransform):
-    """Segments in, labelled segments out (main) plus ``rejected`` for failures."""
-
-    def __init__(self, config: AsrConfig, model_dir: str):
-        super().__init__()
-        self.handler = WhisperModelHandler(config, model_dir)
-
-    def expand(self, segments):
-        return (
-            segments
-            | "Whisper" >> RunInference(self.handler)
-            | "RouteFailures" >> beam.ParDo(_RouteAsrFailures()).with_outputs(
-                "rejected", main="labelled")
-        )
+def pseudo_label(config: AsrConfig, model_dir: str) -> RunInference:
+    """RecordingWork in, RecordingWork with pseudo-labelled segments out."""
+    return RunInference(WhisperRecordingHandler(config, model_dir))

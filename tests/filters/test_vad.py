@@ -63,3 +63,15 @@ def test_a_cue_longer_than_the_ceiling_loses_its_text_rather_than_guessing(espea
                            (Cue(0.0, total, "everything"),))
     assert len(spans) >= 2 and all(s.duration <= 6.0 for s in spans)
     assert all(s.source_text is None for s in spans)
+
+
+def test_speech_too_short_to_keep_is_counted_not_lost():
+    from filters.vad import short_speech_seconds, speech_regions
+
+    flags = np.zeros(200, dtype=bool)
+    flags[10:14] = True  # 0.12 s blip: under min_speech_s
+    flags[50:120] = True  # 2.1 s of speech: kept
+    flags[150:155] = True  # 0.15 s blip
+    assert speech_regions(flags, 0.03, 0.3, 0.5) == [(50, 120)]
+    assert short_speech_seconds(flags, 0.03, 0.3, 0.5) == pytest.approx(9 * 0.03)
+    assert short_speech_seconds(flags, 0.03, 0.3, 0.0) == 0.0

@@ -1,8 +1,8 @@
 import pytest
 
+from pipelines.analyse import list_inputs
 from pipelines.cli import main as cli_main
 from pipelines.config import ConfigError, load_config, parse_config
-from pipelines.curate import list_sources
 
 
 def write(tmp_path, text):
@@ -40,7 +40,7 @@ def test_relative_paths_resolve_from_the_config_file(tmp_path):
 def test_missing_directory_is_a_clear_error_naming_the_source(tmp_path):
     cfg = parse_config({"sources": [{"type": "local", "path": str(tmp_path / "nope")}]})
     with pytest.raises(ConfigError) as err:
-        list_sources(cfg)
+        list_inputs(cfg, str(tmp_path / "run"))
     assert "sources[0].path" in str(err.value) and "nope" in str(err.value)
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pipelines.config import DecodeConfig, LidConfig, SegmentConfig
+from pipelines.stages.analyse import AnalyseRecording, _transcript_text
 from pipelines.stages.asr import language_hint
-from pipelines.stages.decode import DecodeAndSegment
 from schemas.records import Cue, Recording, Segment
 
 
@@ -20,17 +20,18 @@ def test_hint_is_the_confident_text_language_else_the_declared_one():
     assert language_hint(seg()) == ""
 
 
-def test_untimed_transcript_language_is_identified_once_per_recording():
-    stage = DecodeAndSegment(DecodeConfig(), SegmentConfig(), isolate=False, lid=LidConfig())
+def test_a_transcript_is_identified_once_per_recording():
+    stage = AnalyseRecording(DecodeConfig(), SegmentConfig(), LidConfig(), isolate=False)
     stage.setup()
     untimed = Recording(recording_id="r", source_uri="a.wav", audio_uri="a.wav",
                         transcript_text="Las arenas son blanquecinas, de grano medio, y tiene "
                                         "muy poca asistencia.")
-    lang, prob = stage._transcript_language(untimed)
+    lang, prob = stage._language(_transcript_text(untimed))
     assert lang == "es" and prob > 0.9
     timed = Recording(recording_id="r", source_uri="a.wav", audio_uri="a.wav",
-                      transcript_text=untimed.transcript_text,
-                      cues=(Cue(0.0, 3.0, "Las arenas son blanquecinas."),))
-    assert stage._transcript_language(timed) == ("", 0.0)  # cues get their own LID per segment
-    assert DecodeAndSegment(DecodeConfig(), SegmentConfig(), isolate=False)._transcript_language(
-        untimed) == ("", 0.0)
+                      cues=(Cue(0.0, 3.0, "Las arenas son blanquecinas, de grano medio."),
+                            Cue(3.0, 6.0, "Y tiene muy poca asistencia.")))
+    assert _transcript_text(timed).startswith("Las arenas son blanquecinas")
+    lang, _ = stage._language(_transcript_text(timed))  # cues joined: one vote per recording
+    assert lang == "es"
+    assert stage._language("corto") == ("", 0.0)  # under lid.min_text_chars: no evidence

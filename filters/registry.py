@@ -1,0 +1,93 @@
+"""The decide phase's filters, in order: one contract, one registry.
+
+A filter is a pure function in ``filters/`` over a recording's candidate segments and its own
+config section. Segment-scope filters judge one segment (``Segment -> Segment | Reject``);
+recording-scope filters judge a recording's surviving segments together (``(Recording, [Segment])
+-> ([kept], [Reject])``). Each records its verdicts on the segments (``passed=False`` drops,
+``passed=True`` with a reason flags). :func:`apply_filters` runs the registry in order, routes
+drops to rejects, and turns a filter's exception into a ``<filter>_failed`` reject of every
+segment it was judging, so a bug in one filter never crashes a job or loses a segment.
+
+Adding a filter is one module plus one entry here (and one config section): the decide stage,
+the reject union, the funnel's stage list and the report all read this registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from filters.label_decisions import decide_recording, decide_segment
+from filters.language_filter import allowed_language
+from schemas.reasons import Stage
+from schemas.records import Recording, Reject, Segment
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str  # verdict prefix; a crash becomes reason ``{name}_failed``
+    stages: tuple[Stage, ...]  # funnel stages its rejects count under, in order
+    scope: str  # "segment" or "recording"
+    run: Callable[..., Any]  # see the module docstring
+    config: str  # the attribute of the decide config that holds its settings
+    enabled: Callable[[Any], bool] = lambda cfg: True  # off filters do not run or show
+
+    def failed_reason(self) -> str:
+        return f"{self.name}_failed"
+
+
+REGISTRY: tuple[Filter, ...] = (
+    Filter("label", (Stage.LID, Stage.LABEL), "segment", decide_segment, "labels"),
+    Filter("label_recording", (Stage.LABEL, Stage.LID), "recording", decide_recording, "labels"),
+    Filter("language", (Stage.LID,), "segment", allowed_language, "lid",
+           enabled=lambda cfg: bool(cfg.allowed_languages)),
+)
+
+
+def active(registry: Sequence[Filter], configs: Any) -> list[Filter]:
+    return [f for f in registry if f.enabled(getattr(configs, f.config))]
+
+
+def funnel_stages(registry: Sequence[Filter], configs: Any) -> list[str]:
+    """The decide stages that ran, in registry order, each once."""
+    out: list[str] = []
+    for f in active(registry, configs):
+        for stage in f.stages:
+            if str(stage) not in out:
+                out.append(str(stage))
+    return out
+
+
+def _failed(f: Filter, segments: Sequence[Segment], exc: Exception) -> list[Reject]:
+    detail = f"{type(exc).__name__}: {exc}"
+    return [Reject.for_segment(s, f.stages[0], f.failed_reason(), detail) for s in segments]
+
+
+def apply_filters(recording: Recording, segments: Sequence[Segment], configs: Any,
+                  registry: Sequence[Filter] = REGISTRY) -> tuple[list[Segment], list[Reject]]:
+    """Run every active filter in order over one recording's candidates."""
+    kept = sorted(segments, key=lambda s: s.index)
+    rejects: list[Reject] = []
+    for f in active(registry, configs):
+        cfg = getattr(configs, f.config)
+        if f.scope == "segment":
+            survivors = []
+            for seg in kept:
+                try:
+                    out = f.run(seg, cfg)
+                except Exception as exc:  # noqa: BLE001 - a filter bug is a reject, not a crash
+                    rejects.extend(_failed(f, [seg], exc))
+                    continue
+                (rejects if isinstance(out, Reject) else survivors).append(out)
+            kept = survivors
+        elif kept:
+            try:
+                kept, dropped = f.run(recording, kept, cfg)
+            except Exception as exc:  # noqa: BLE001
+                rejects.extend(_failed(f, kept, exc))
+                kept = []
+                continue
+            rejects.extend(dropped)
+            kept = sorted(kept, key=lambda s: s.index)
+    return kept, rejects

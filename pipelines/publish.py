@@ -1,0 +1,70 @@
+"""Phase 3, ``publish``: the plan and the candidate audio in, the corpus out.
+
+Kept samples stream from the analysis packs into ``RUN/shards/shard-NNNNNN.tar`` (sorted keys,
+deterministic names, temp + rename, the plan's audio edits applied); reject samples for listening
+go to ``RUN/samples/rejected/``. The launcher then writes the manifests from the plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines import io as sio
+from pipelines.stages.publish import WriteRejectSamples, WriteShard
+from pipelines.stages.rows import WriteRows, read_rows
+
+log = logging.getLogger("speechcurate.publish")
+REJECT_SAMPLES_PER_REASON = 8
+
+
+def _clear(uri: str) -> None:
+    fs, path = sio.fs_and_path(uri)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+def pick_reject_samples(rows: list[dict[str, Any]],
+                        per_reason: int = REJECT_SAMPLES_PER_REASON) -> list[tuple[str, list]]:
+    """Up to ``per_reason`` rejects with audio per reason, chosen by a hash of their id (a
+    stable, unbiased pick that does not depend on the order rows arrive in)."""
+    by_reason: dict[str, list[tuple[bytes, str, dict[str, Any]]]] = defaultdict(list)
+    for r in rows:
+        if r.get("audio_pack"):
+            digest = hashlib.sha1(r["id"].encode()).digest()
+            by_reason[r["reason"]].append((digest, r["id"], r))
+    return [(reason, [(rid, ref) for _, rid, ref in sorted(picks)[:per_reason]])
+            for reason, picks in sorted(by_reason.items())]
+
+
+def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
+                reject_refs: list[dict[str, Any]], flac_compression: int,
+                beam_args: list[str]) -> list[dict[str, Any]]:
+    """Write the shards and reject samples; returns one row per written shard, by index."""
+    shards_dir, samples_dir = sio.join(run_dir, "shards"), sio.join(run_dir, "samples")
+    parts = sio.join(run_dir, "_work", "shards")
+    for stale in (shards_dir, samples_dir, parts):
+        _clear(stale)
+    sio.makedirs(shards_dir)
+    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in plan:
+        if row["keep"]:
+            groups[row["shard_index"]].append(row)
+    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+        _ = (p | "Shards" >> beam.Create(sorted(groups.items()))
+             | "SpreadShards" >> beam.Reshuffle()
+             | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, shards_dir,
+                                                      flac_compression))
+             | "ShardRows" >> beam.ParDo(WriteRows(parts, None)))
+        _ = (p | "RejectSamples" >> beam.Create(pick_reject_samples(reject_refs))
+             | "WriteRejectSamples" >> beam.ParDo(WriteRejectSamples(
+                 analysis_dir, sio.join(samples_dir, "rejected"))))
+    written = {r["index"]: r for r in read_rows(parts)}
+    _clear(sio.join(run_dir, "_work"))
+    log.info("publish: %d shard(s)", len(written))
+    return [written[i] for i in sorted(written)]

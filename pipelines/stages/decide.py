@@ -1,0 +1,72 @@
+"""The decide phase's DoFns: thin rows in, plan rows out; audio is never read.
+
+``DecideRecording`` applies the filter registry (``filters.registry``) to one recording's
+candidates; ``plan_row`` records the outcome of every candidate, kept or dropped, so the plan is
+the whole story of the analysis.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+
+from filters.registry import REGISTRY, Filter, apply_filters
+from schemas.analysis import AUDIO_REF_FIELDS, PLAN_SCHEMA
+from schemas.arrow import recording_from_row, segment_from_row, segment_row
+from schemas.reasons import Reason, Stage
+from schemas.records import Recording, Reject, Segment
+
+_REF_NAMES = [name for name, _ in AUDIO_REF_FIELDS]
+
+
+def plan_row(seg: Segment, ref: dict[str, Any], reject: Reject | None) -> dict[str, Any]:
+    row = segment_row(seg)
+    row.update({k: ref[k] for k in _REF_NAMES})
+    row.update(keep=reject is None, reject_stage=reject.stage if reject else "",
+               reject_reason=reject.reason if reject else "",
+               reject_detail=reject.detail if reject else "", audio_edits=[], shard_index=-1)
+    if reject is not None and reject.language:
+        row["language"] = reject.language
+    return {name: row.get(name) for name in PLAN_SCHEMA.names}
+
+
+class DecideRecording(beam.DoFn):
+    """(recording_id, {"segments": rows, "recording": rows}) -> one plan row per candidate."""
+
+    def __init__(self, configs: Any, registry: tuple[Filter, ...] = REGISTRY):
+        self.configs = configs
+        self.registry = registry
+
+    def process(self, element):
+        rid, groups = element
+        rows = sorted(groups["segments"], key=lambda r: r["index"])
+        if not rows:
+            return
+        recs = list(groups["recording"])
+        rec = recording_from_row(recs[0]) if recs else Recording(rid, rows[0]["source_uri"], "")
+        refs = {r["segment_id"]: r for r in rows}
+        segments = [segment_from_row(r) for r in rows]
+        kept, rejects = apply_filters(rec, segments, self.configs, self.registry)
+        by_id = {s.segment_id: s for s in segments}
+        decided: set[str] = set()
+        for seg in kept:
+            decided.add(seg.segment_id)
+            yield plan_row(seg, refs[seg.segment_id], None)
+        for rej in rejects:
+            if rej.id in decided or rej.id not in refs:
+                continue
+            decided.add(rej.id)
+            yield plan_row(by_id[rej.id], refs[rej.id], rej)
+        for seg in segments:  # a filter that lost a segment is a bug; it leaves as a reject
+            if seg.segment_id not in decided:
+                yield plan_row(seg, refs[seg.segment_id], Reject.for_segment(
+                    seg, Stage.LABEL, Reason.LABEL_FAILED,
+                    "no filter decided this segment (a filter returned neither it nor a reject)"))
+
+
+def plan_reject(row: dict[str, Any]) -> Reject:
+    """A dropped plan row as the Reject the manifests and the report count."""
+    seg = segment_from_row(row)
+    return Reject.for_segment(seg, row["reject_stage"], row["reject_reason"],
+                              row["reject_detail"] or "")

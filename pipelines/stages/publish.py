@@ -1,0 +1,89 @@
+"""The publish phase's DoFns: stream kept candidates from the analysis packs into final shards.
+
+Each shard is written by one DoFn call from its plan rows (sorted keys): every sample's FLAC is
+read by byte range from its pack, edited if the plan asks (``filters.audio_edits``), and streamed
+into a temporary tar that is renamed when complete. A worker holds one sample's audio at a time,
+whatever the size of the corpus.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from typing import Any
+
+import apache_beam as beam
+
+from filters.shards import write_tar
+from pipelines import io as sio
+from schemas.analysis import audio_ref
+from schemas.arrow import SEGMENT_SCHEMA
+from schemas.keys import shard_name
+
+SAMPLE_FIELDS = [n for n in SEGMENT_SCHEMA.names if n != "shard"]
+
+
+def read_audio(analysis_dir: str, row: dict[str, Any]) -> bytes:
+    pack, offset, size = audio_ref(row)
+    fs, path = sio.fs_and_path(sio.join(analysis_dir, "audio", pack))
+    data = fs.cat_file(path, start=offset, end=offset + size)
+    if len(data) != size:
+        raise OSError(f"{pack}: expected {size} bytes at {offset}, read {len(data)}")
+    return data
+
+
+def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int) -> bytes:
+    if not edits:
+        return flac
+    from filters.audio import decode_flac, encode_flac
+    from filters.audio_edits import apply_edits
+
+    samples = apply_edits(decode_flac(flac), [(e["start"], e["end"], e["action"]) for e in edits])
+    return encode_flac(samples, compression)
+
+
+def sample_metadata(row: dict[str, Any]) -> dict[str, Any]:
+    meta = {name: row.get(name) for name in SAMPLE_FIELDS}
+    meta["key"] = row["segment_id"]
+    return meta
+
+
+class WriteShard(beam.DoFn):
+    """(shard index, plan rows) -> one row describing the written shard (size, md5, keys)."""
+
+    def __init__(self, analysis_dir: str, shards_dir: str, flac_compression: int):
+        self.analysis_dir = analysis_dir
+        self.shards_dir = shards_dir
+        self.flac_compression = flac_compression
+
+    def process(self, element):
+        index, rows = element
+        rows = sorted(rows, key=lambda r: r["segment_id"])
+        name = shard_name(index)
+        fs, path = sio.fs_and_path(sio.join(self.shards_dir, name))
+        tmp = posixpath.join(posixpath.dirname(path), f".tmp-{uuid.uuid4().hex}.tar")
+        fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        samples = ((r["segment_id"],
+                    edited_audio(read_audio(self.analysis_dir, r), r.get("audio_edits") or [],
+                                 self.flac_compression),
+                    sample_metadata(r)) for r in rows)
+        with fs.open(tmp, "wb") as fh:
+            info = write_tar(fh, samples)
+        fs.mv(tmp, path)
+        yield {"index": index, "shard": name, "nsamples": info.nsamples,
+               "filesize": info.filesize, "md5sum": info.md5sum,
+               "keys": sorted(info.offsets)}
+
+
+class WriteRejectSamples(beam.DoFn):
+    """(reason, [(id, audio ref row)]) -> RUN/samples/rejected/<reason>/<id>.flac for listening."""
+
+    def __init__(self, analysis_dir: str, samples_dir: str):
+        self.analysis_dir = analysis_dir
+        self.samples_dir = samples_dir
+
+    def process(self, element):
+        reason, picks = element
+        for reject_id, ref in picks:
+            sio.write_bytes_atomic(sio.join(self.samples_dir, reason, f"{reject_id}.flac"),
+                                   read_audio(self.analysis_dir, ref))

@@ -1,0 +1,68 @@
+"""Arrow schemas of the phase boundaries: ``RUN/analysis/`` (what analyse measured, once) and
+``RUN/plan/`` (what decide chose). Both are thin: audio lives in the analysis packs and is
+referenced by byte range, so decide never reads audio and publish reads only what it keeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from schemas.arrow import RECORDING_SCHEMA, SEGMENT_SCHEMA, segment_row
+from schemas.records import Segment
+
+# Where a candidate's FLAC bytes are: a pack tar under RUN/analysis/audio/ and a byte range.
+AUDIO_REF_FIELDS = [
+    ("audio_pack", pa.string()),  # pack tar name ("" when the audio was not kept)
+    ("audio_offset", pa.int64()),  # first byte of the FLAC payload inside the tar
+    ("audio_bytes", pa.int64()),  # FLAC payload length
+]
+
+# analysis/segments/*.parquet: every candidate segment with all its measures and labels.
+ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS])
+
+# analysis/recordings/*.parquet: every recording analyse looked at (decoded or not). A pack's
+# recordings file is written last, so it is the pack's commit marker.
+ANALYSIS_RECORDING_SCHEMA = pa.schema([
+    *RECORDING_SCHEMA,
+    ("status", pa.string()),  # "decoded" or "rejected" (the reject row says why)
+    ("n_segments", pa.int32()),  # segments VAD produced, counted before any later stage
+    ("short_speech_s", pa.float64()),  # VAD speech dropped as shorter than min_speech_s
+    ("pack", pa.string()),  # the pack that committed this recording
+])
+
+# analysis/rejects/*.parquet: rejects made during analysis, plus where their audio is (if any).
+AUDIO_EDIT_TYPE = pa.struct([("start", pa.float64()), ("end", pa.float64()),
+                             ("action", pa.string())])
+
+# plan/segments.parquet: one row per candidate segment: the decision and, if kept, its shard.
+PLAN_SCHEMA = pa.schema([
+    *SEGMENT_SCHEMA,
+    *AUDIO_REF_FIELDS,
+    ("keep", pa.bool_()),
+    ("reject_stage", pa.string()),  # "" when kept
+    ("reject_reason", pa.string()),  # "" when kept
+    ("reject_detail", pa.string()),
+    ("audio_edits", pa.list_(AUDIO_EDIT_TYPE)),  # spans (s, segment-relative) to edit on publish
+    ("shard_index", pa.int32()),  # -1 when dropped
+])
+
+
+def analysis_segment_row(seg: Segment, pack: str, offset: int, size: int) -> dict[str, Any]:
+    row = segment_row(seg)
+    row.update(audio_pack=pack, audio_offset=offset, audio_bytes=size)
+    return row
+
+
+def audio_ref(row: dict[str, Any]) -> tuple[str, int, int]:
+    return row["audio_pack"], int(row["audio_offset"]), int(row["audio_bytes"])
+
+
+def analysis_reject_schema() -> pa.Schema:
+    from schemas.arrow import REJECT_SCHEMA
+
+    return pa.schema([*REJECT_SCHEMA, *AUDIO_REF_FIELDS])
+
+
+ANALYSIS_REJECT_SCHEMA = analysis_reject_schema()
