@@ -7,7 +7,51 @@ machinery wraps it into a ``ConfigError``. Defaults follow the Whisper paper and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+import importlib.util
+import math
+import re
+import sys
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+
+_LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+@lru_cache(maxsize=1)
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper knows (``whisper.tokenizer.LANGUAGES``: ISO 639-1 plus ``haw``,
+    ``yue``), read without importing the ``whisper`` package (its ``__init__`` imports torch)."""
+    loaded = sys.modules.get("whisper.tokenizer")
+    if loaded is not None:
+        return frozenset(loaded.LANGUAGES)
+    spec = importlib.util.find_spec("whisper")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("openai-whisper is not installed; it provides the language list")
+    source = (Path(next(iter(spec.submodule_search_locations))) / "tokenizer.py").read_text("utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "LANGUAGES" for t in node.targets):
+            return frozenset(ast.literal_eval(node.value))
+    raise RuntimeError("whisper/tokenizer.py has no LANGUAGES table")
+
+
+def language_problem(value: object, region: bool = True) -> str | None:
+    """Why ``value`` is not a language code Whisper can use, or None when it is.
+
+    ``region``: also accept a tag with a region or script (``en-GB``, ``pt_BR``); its first part
+    must still be one of Whisper's codes. Empty means "not given" and is fine."""
+    if value == "":
+        return None
+    match = _LANGUAGE_TAG.match(value) if isinstance(value, str) else None
+    base = match.group(1).lower() if match else ""
+    exact = match is not None and value.lower() == base
+    if base in whisper_languages() and (exact or region):
+        return None
+    what = "an ISO 639-1 code Whisper knows" + (" (optionally with a region, e.g. en-GB)"
+                                                 if region else "")
+    return f"must be {what}, e.g. en, de, fr, ja; got {value!r}"
 
 
 @dataclass(frozen=True)
@@ -59,17 +103,24 @@ class LabelConfig:
             if not cond:
                 raise ValueError(f"{where}.{name}: {msg}")
 
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float):
+                need(math.isfinite(value), f.name, f"must be a finite number, got {value!r}")
         for name in ("min_audio_language_prob", "min_text_language_prob", "lid_agree_min_prob",
                      "min_translation_audio_prob", "max_no_speech_prob", "hard_no_speech_prob",
                      "min_unique_word_share", "min_speech_ratio"):
             value = getattr(self, name)
             need(0.0 <= value <= 1.0, name, f"must be in [0, 1], got {value!r}")
         need(self.min_label_chars >= 0, "min_label_chars", "must be >= 0")
-        need(self.max_cer >= 0, "max_cer", "must be >= 0")
+        need(self.max_cer >= 0, "max_cer",
+             f"must be >= 0 (a character error rate), got {self.max_cer!r}")
         need(self.max_align_error >= 0, "max_align_error", "must be >= 0")
         need(self.min_align_matches >= 0, "min_align_matches", "must be >= 0")
-        need(self.min_pseudo_avg_logprob <= 0, "min_pseudo_avg_logprob", "must be <= 0")
-        need(self.min_avg_logprob <= 0, "min_avg_logprob", "must be <= 0")
+        need(self.min_pseudo_avg_logprob <= 0, "min_pseudo_avg_logprob",
+             f"must be <= 0 (a mean log-probability), got {self.min_pseudo_avg_logprob!r}")
+        need(self.min_avg_logprob <= 0, "min_avg_logprob",
+             f"must be <= 0 (a mean log-probability), got {self.min_avg_logprob!r}")
         need(self.max_compression_ratio > 0, "max_compression_ratio", "must be > 0")
         need(self.machine_min_chars >= 0, "machine_min_chars", "must be >= 0")
         need(self.machine_unbroken_chars > 0, "machine_unbroken_chars", "must be > 0")
@@ -80,5 +131,8 @@ class LabelConfig:
         need(self.min_chars_per_second >= 0, "min_chars_per_second", "must be >= 0")
         need(self.min_rate_duration_s >= 0, "min_rate_duration_s", "must be >= 0")
         need(self.max_word_chars >= 2, "max_word_chars", "must be >= 2")
-        need(all(isinstance(p, str) and p.strip() for p in self.extra_phrases), "extra_phrases",
-             "must be non-empty strings")
+        for i, phrase in enumerate(self.extra_phrases):
+            need(isinstance(phrase, str) and bool(phrase.strip()), f"extra_phrases[{i}]",
+                 "must be a non-empty phrase (remove the empty entry)")
+        problem = language_problem(self.fallback_language)
+        need(problem is None, "fallback_language", f"{problem} (or leave it empty)")

@@ -73,6 +73,8 @@ def write_tar(fileobj: BinaryIO,
     with tarfile.open(fileobj=sink, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
         for key, flac, meta in samples:
             validate_key(key)
+            if key in offsets:  # readers (webdataset) stop on a repeated member name
+                raise ValueError(f"repeated key {key!r}: a shard never holds a key twice")
             offsets[key] = (add_member(tar, f"{key}.flac", flac), len(flac))
             if meta is not None:
                 add_member(tar, f"{key}.json", json.dumps(meta, sort_keys=True, ensure_ascii=False,

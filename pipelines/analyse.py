@@ -35,8 +35,10 @@ LISTING_REJECTS = "listing_rejects.parquet"
 class Listing:
     """What enters a run, counted on the launcher before any work (the accounting's input)."""
 
-    items: list[LocalItem] = field(default_factory=list)
-    rejects: list[Reject] = field(default_factory=list)  # bad manifest rows
+    items: list[LocalItem] = field(default_factory=list)  # one per recording id: the first listing
+    # refused at listing, each under an id of its own (counted as entered and rejected): bad
+    # manifest rows, not_a_file, path_outside_root, duplicate_listing (`{recording_id}-dup{n}`)
+    rejects: list[Reject] = field(default_factory=list)
     catalog_files: list[str] = field(default_factory=list)
     catalog_ids: list[str] = field(default_factory=list)  # recording ids in the crawl catalog
 
@@ -48,18 +50,22 @@ class Listing:
 
 
 def list_inputs(config: RunConfig, run_dir: str) -> Listing:
-    """List every local source and the crawl catalog; a missing directory fails here, by name."""
+    """List every local source and the crawl catalog; a missing directory fails here, by name.
+
+    The same audio listed twice (by any sources, in config order) keeps its first listing; later
+    ones are ``duplicate_listing`` rejects (see ``pipelines.sources.local``)."""
     listing = Listing()
+    seen: dict[str, list[str]] = {}  # recording id -> where listed, shared by every source
     for i, src in enumerate(config.sources):
         if not isinstance(src, LocalSourceConfig):
             continue
         try:
             if src.path:
-                listing.items.extend(list_directory(src))
+                found, bad = list_directory(src, seen)
             else:
-                found, bad = list_manifest(src)
-                listing.items.extend(found)
-                listing.rejects.extend(bad)
+                found, bad = list_manifest(src, seen)
+            listing.items.extend(found)
+            listing.rejects.extend(bad)
         except ConfigError as exc:
             raise ConfigError(str(exc).replace(f"sources[{src.name}]", f"sources[{i}]")) from exc
     listing.catalog_files = sio.glob(sio.join(run_dir, "catalog", "items-*.parquet"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from filters.label_config import LabelConfig
+from filters.label_config import LabelConfig, language_problem
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
 from pipelines.crawl.config import WEB_SOURCE_TYPES, CrawlConfig
@@ -37,10 +37,15 @@ class LocalSourceConfig:
     extensions: tuple[str, ...] = (
         ".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4",
     )  # which files count as audio when scanning a directory
+    roots: tuple[str, ...] = ()  # more directories a manifest's paths may point into
+    allow_outside_roots: bool = False  # let a manifest name any path (else path_outside_root)
 
     def validate(self, where: str) -> None:
         _check(bool(self.path) != bool(self.manifest), where,
                "give exactly one of `path` (a directory) or `manifest` (a TSV/JSONL file)")
+        for i, root in enumerate(self.roots):
+            _check(isinstance(root, str) and bool(root.strip()), f"{where}.roots[{i}]",
+                   "must be a directory path (remove the empty entry)")
 
 
 # Source type name -> config class. Other source families register here.
@@ -48,6 +53,19 @@ SOURCE_TYPES: dict[str, type] = {"local": LocalSourceConfig, **WEB_SOURCE_TYPES}
 
 
 # --------------------------------------------------------------------------- stages
+
+
+MAX_SECONDS = 7 * 24 * 3600.0  # upper bound of durations and timeouts (a deadline must fit a timer)
+MAX_MB = 1024.0 * 1024  # upper bound of sizes given in MB (1 TiB)
+# CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html)
+COMPUTE_TYPES = ("auto", "default", "int8", "int8_float16", "int8_float32", "int8_bfloat16",
+                 "int16", "float16", "bfloat16", "float32")
+
+
+def check_language(value: Any, where: str, region: bool = True) -> None:
+    """A language code Whisper knows (ISO 639-1), or empty; ``region`` allows ``en-GB``."""
+    problem = language_problem(value, region)
+    _check(problem is None, where, f"{problem} (or leave it empty)")
 
 
 @dataclass(frozen=True)
@@ -61,9 +79,12 @@ class DecodeConfig:
 
     def validate(self, where: str) -> None:
         _check(self.max_bytes > 0, f"{where}.max_bytes", "must be > 0")
-        _check(self.max_duration_s > 0, f"{where}.max_duration_s", "must be > 0")
-        _check(self.min_duration_s >= 0, f"{where}.min_duration_s", "must be >= 0")
-        _check(self.timeout_s > 0, f"{where}.timeout_s", "must be > 0")
+        _check(0 < self.max_duration_s <= MAX_SECONDS, f"{where}.max_duration_s",
+               f"must be in (0, {MAX_SECONDS:.0f}] seconds (a week)")
+        _check(0 <= self.min_duration_s < self.max_duration_s, f"{where}.min_duration_s",
+               "must be >= 0 and below max_duration_s")
+        _check(0 < self.timeout_s <= MAX_SECONDS, f"{where}.timeout_s",
+               f"must be in (0, {MAX_SECONDS:.0f}] seconds (a week)")
 
 
 @dataclass(frozen=True)
@@ -85,10 +106,13 @@ class SegmentConfig:
         _check(self.frame_ms in (10, 20, 30), f"{where}.frame_ms", "must be 10, 20 or 30")
         _check(0 < self.max_s <= 30.0, f"{where}.max_s", "must be in (0, 30]")
         _check(0 < self.target_s <= self.max_s, f"{where}.target_s", "must be in (0, max_s]")
-        _check(self.min_segment_s >= 0, f"{where}.min_segment_s", "must be >= 0")
-        _check(self.min_speech_s >= 0, f"{where}.min_speech_s", "must be >= 0")
-        _check(self.min_silence_s > 0, f"{where}.min_silence_s", "must be > 0")
-        _check(self.pad_s >= 0, f"{where}.pad_s", "must be >= 0")
+        _check(0 <= self.min_segment_s <= self.max_s, f"{where}.min_segment_s",
+               "must be in [0, max_s] (longer would reject every segment)")
+        _check(0 <= self.min_speech_s <= self.max_s, f"{where}.min_speech_s",
+               "must be in [0, max_s] (longer would drop every region)")
+        _check(0 < self.min_silence_s <= self.max_s, f"{where}.min_silence_s",
+               "must be in (0, max_s]")
+        _check(0 <= self.pad_s <= self.max_s, f"{where}.pad_s", "must be in [0, max_s]")
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,9 @@ class LidConfig:
 
     def validate(self, where: str) -> None:
         _check(self.min_text_chars >= 0, f"{where}.min_text_chars", "must be >= 0")
+        for i, code in enumerate(self.allowed_languages):
+            _check(code != "", f"{where}.allowed_languages[{i}]", "remove the empty entry")
+            check_language(code, f"{where}.allowed_languages[{i}]")
 
 
 @dataclass(frozen=True)
@@ -119,12 +146,20 @@ class AsrConfig:
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")
+        _check(self.compute_type in COMPUTE_TYPES, f"{where}.compute_type",
+               f"must be one of CTranslate2's compute types: {', '.join(COMPUTE_TYPES)}; "
+               f"got {self.compute_type!r}")
+        check_language(self.language, f"{where}.language", region=False)
+        english_only = self.model.rstrip("/").endswith(".en")
+        _check(not english_only or self.language in ("", "en"), f"{where}.language",
+               f"model {self.model} is English-only: use `en` or leave the language empty")
         _check(self.batch_size >= 1, f"{where}.batch_size", "must be >= 1")
         _check(self.beam_size >= 1, f"{where}.beam_size", "must be >= 1")
         _check(0 <= self.context_pad_s <= 30, f"{where}.context_pad_s", "must be in [0, 30]")
         _check(0 <= self.hint_below_prob <= 1, f"{where}.hint_below_prob", "must be in [0, 1]")
         _check(self.cpu_threads >= 0, f"{where}.cpu_threads", "must be >= 0")
-        _check(self.encoder_cache_mb >= 0, f"{where}.encoder_cache_mb", "must be >= 0")
+        _check(0 <= self.encoder_cache_mb <= MAX_MB, f"{where}.encoder_cache_mb",
+               f"must be in [0, {MAX_MB:.0f}]")
         _check(self.device in ("cpu", "cuda", "auto"), f"{where}.device", "must be cpu|cuda|auto")
 
 
@@ -137,7 +172,8 @@ class ShardConfig:
     flac_compression: int = 5  # FLAC compression level 0..8 (applied once, when analysed)
 
     def validate(self, where: str) -> None:
-        _check(self.target_size_mb > 0, f"{where}.target_size_mb", "must be > 0")
+        _check(0 < self.target_size_mb <= MAX_MB, f"{where}.target_size_mb",
+               f"must be in (0, {MAX_MB:.0f}]")
         _check(self.writers >= 1, f"{where}.writers", "must be >= 1")
         _check(0 <= self.flac_compression <= 8, f"{where}.flac_compression", "must be 0..8")
 
@@ -173,10 +209,17 @@ def _build_source(data: Any, where: str, base_dir: Path) -> Any:
         is_relative = isinstance(value, str) and value and "://" not in value
         if is_relative and not Path(value).is_absolute():
             data[key] = str((base_dir / value).resolve())
+    roots = data.get("roots")
+    if isinstance(roots, list):
+        data["roots"] = [str((base_dir / r).resolve()) if isinstance(r, str) and r.strip()
+                         and "://" not in r and not Path(r).is_absolute() else r for r in roots]
     if not data.get("name"):
         ref = data.get("path") or data.get("manifest") or data.get("url") or f"source{where}"
         data["name"] = Path(str(ref).rstrip("/")).name or str(ref)
-    return build(SOURCE_TYPES[kind], data, where)
+    source = build(SOURCE_TYPES[kind], data, where)
+    if hasattr(source, "language"):  # every source family's declared language
+        check_language(source.language, f"{where}.language")
+    return source
 
 
 def parse_config(data: Any, base_dir: Path | None = None) -> RunConfig:

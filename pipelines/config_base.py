@@ -4,6 +4,7 @@ mappings with type checks, and errors that name the field."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any
@@ -55,7 +56,13 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is float:
         check(isinstance(value, int | float) and not isinstance(value, bool), where,
                f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        # NaN compares false with every bound and inf overflows int(); neither is ever meant.
+        check(math.isfinite(number), where, f"must be a finite number, got {value!r}")
+        return number
     if annotation is str:
         check(isinstance(value, str), where, f"expected a string, got {value!r}")
         return value
@@ -86,5 +93,10 @@ def build(cls: type, data: Any, where: str) -> Any:
     check(not missing, f"{where}.{missing[0]}" if missing else where, "is required")
     obj = cls(**kwargs)
     if hasattr(obj, "validate"):
-        obj.validate(where)
+        try:
+            obj.validate(where)
+        except ConfigError:
+            raise
+        except ValueError as exc:  # pure configs (filters/) raise ValueError naming the field
+            raise ConfigError(str(exc)) from exc
     return obj

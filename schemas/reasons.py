@@ -30,6 +30,9 @@ class Reason(StrEnum):
     SOURCE_UNREADABLE = "source_unreadable"
     MANIFEST_ROW_INVALID = "manifest_row_invalid"
     NOT_AUDIO = "not_audio"
+    DUPLICATE_LISTING = "duplicate_listing"  # the same audio listed again; the first listing wins
+    NOT_A_FILE = "not_a_file"  # a FIFO, device, socket or directory (after resolving symlinks)
+    PATH_OUTSIDE_ROOT = "path_outside_root"  # a manifest path outside the roots the config allows
     # crawl (HTTP failures use dynamic codes: f"http_{status}", e.g. http_404, http_429)
     ROBOTS_DISALLOWED = "robots_disallowed"
     SSRF_BLOCKED = "ssrf_blocked"

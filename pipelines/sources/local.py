@@ -4,6 +4,17 @@ manifest with ``audio``, ``text`` and optional ``language`` columns.
 Listing happens on the launcher (it is cheap and lets a missing directory fail before the job
 starts); reading and parsing each transcript happens in the pipeline, where a bad one becomes a
 ``Reject`` and the audio still goes on with only a pseudo-label.
+
+Listing fails closed, and everything it refuses is a ``Reject`` of stage ``source``:
+
+* only regular files (after resolving symlinks) are listed; a FIFO, a device (a link to
+  ``/dev/zero``), a socket or a directory named like audio is ``not_a_file`` and never opened;
+* a manifest's paths resolve against the manifest's directory and must stay inside it or one of
+  the source's ``roots`` (after resolving symlinks), unless ``allow_outside_roots`` is set:
+  otherwise ``path_outside_root``; a row with an unknown ``language`` is ``manifest_row_invalid``;
+* the same audio listed again (twice in a manifest, in a directory and a manifest, by two
+  sources) keeps its first listing; each later one is ``duplicate_listing``, named
+  ``{recording_id}-dup{n}``, with the first listing in its detail.
 """
 
 from __future__ import annotations
@@ -11,10 +22,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from filters.label_config import language_problem
 from filters.transcripts import TranscriptError, parse_transcript
 from pipelines import io as sio
 from pipelines.config import ConfigError, LocalSourceConfig
@@ -39,34 +52,90 @@ class LocalItem:
     licence: str = ""
 
 
+# recording id -> where its audio was listed, the first (kept) listing first; shared by every
+# source of one run so that a file listed twice anywhere is caught
+Seen = dict[str, list[str]]
+
+
 def _stem(path: str) -> str:
     return posixpath.splitext(path)[0]
 
 
-def list_directory(cfg: LocalSourceConfig) -> list[LocalItem]:
-    """All audio files under ``cfg.path`` (recursive), each paired with a same-stem transcript."""
+def _claim(seen: Seen, uri: str, where: str, source_name: str) -> Reject | None:
+    """Record that ``uri`` was listed at ``where``; a ``duplicate_listing`` reject if it was
+    listed before. The reject's id differs from the kept recording's, which it names."""
+    rid = recording_id_for(uri)
+    places = seen.setdefault(rid, [])
+    places.append(where)
+    if len(places) == 1:
+        return None
+    return Reject(id=f"{rid}-dup{len(places) - 1}", stage=Stage.SOURCE,
+                  reason=Reason.DUPLICATE_LISTING,
+                  detail=f"{where} lists {uri} again; the first listing, {places[0]}, is kept "
+                         f"(recording {rid})",
+                  recording_id=rid, source_uri=uri, source_name=source_name)
+
+
+def _not_a_file(uri: str, kind: str, where: str, source_name: str, stage: Stage = Stage.SOURCE,
+                rid: str | None = None) -> Reject:
+    rid = rid or recording_id_for(uri)
+    return Reject(id=rid, stage=stage, reason=Reason.NOT_A_FILE,
+                  detail=f"{uri} is a {kind}, not a regular file; it is not read (listed by "
+                         f"{where})",
+                  recording_id=rid, source_uri=uri, source_name=source_name)
+
+
+def list_directory(cfg: LocalSourceConfig, seen: Seen | None = None,
+                   ) -> tuple[list[LocalItem], list[Reject]]:
+    """All audio files under ``cfg.path`` (recursive), each paired with a same-stem transcript;
+    files that are not regular files and audio listed before are rejects."""
+    seen = {} if seen is None else seen
     fs, root = sio.fs_and_path(cfg.path)
     if not fs.isdir(root):
         raise ConfigError(f"sources[{cfg.name}].path: directory {cfg.path} does not exist "
                           "(or is not a directory)")
+    scheme = cfg.path.split("://", 1)[0] + "://" if "://" in cfg.path else ""
+
+    def uri_of(f: str) -> str:
+        return scheme + f if scheme and "://" not in f else f
+
+    where = f"source {cfg.name!r} (directory {cfg.path})"
     files = sorted(fs.find(root))
+    rejects: list[Reject] = []
+    kinds: dict[str, str] = {}  # only files that matter (audio or transcript) are looked at
+    for f in files:
+        ext = posixpath.splitext(f)[1].lower()
+        if ext in TRANSCRIPT_EXTENSIONS or ext in cfg.extensions:
+            kinds[f] = sio.file_kind(uri_of(f)) if sio.is_local(fs) else "file"
     by_stem: dict[str, str] = {}
     for f in files:
         ext = posixpath.splitext(f)[1].lower()
         if ext in TRANSCRIPT_EXTENSIONS:
+            if kinds[f] not in ("file", "missing"):
+                if ext not in cfg.extensions:  # an audio extension is rejected below
+                    rejects.append(_not_a_file(uri_of(f), kinds[f], where, cfg.name,
+                                               Stage.TRANSCRIPT))
+                continue
             stem = _stem(f)
             current = by_stem.get(stem)
             if current is None or TRANSCRIPT_EXTENSIONS.index(ext) < TRANSCRIPT_EXTENSIONS.index(
                     posixpath.splitext(current)[1].lower()):
                 by_stem[stem] = f
-    scheme = cfg.path.split("://", 1)[0] + "://" if "://" in cfg.path else ""
     items = []
     for f in files:
         if posixpath.splitext(f)[1].lower() not in cfg.extensions:
             continue
+        uri = uri_of(f)
+        duplicate = _claim(seen, uri, where, cfg.name)
+        if duplicate is not None:
+            rejects.append(duplicate)
+            continue
+        if kinds[f] not in ("file", "missing"):  # missing (a dangling link): unreadable later
+            rejects.append(_not_a_file(uri, kinds[f], where, cfg.name))
+            continue
         transcript = by_stem.get(_stem(f), "")
         items.append(LocalItem(
-            audio_uri=scheme + f if scheme and "://" not in f else f,
+            audio_uri=uri,
             source_name=cfg.name,
             transcript_uri=(scheme + transcript if scheme and transcript else transcript),
             transcript_format=posixpath.splitext(transcript)[1].lower().lstrip(".")
@@ -74,7 +143,7 @@ def list_directory(cfg: LocalSourceConfig) -> list[LocalItem]:
             language=cfg.language,
             licence=cfg.licence,
         ))
-    return items
+    return items, rejects
 
 
 def _manifest_rows(cfg: LocalSourceConfig, data: str) -> Iterator[dict]:
@@ -95,35 +164,114 @@ def _manifest_rows(cfg: LocalSourceConfig, data: str) -> Iterator[dict]:
         yield from reader
 
 
-def list_manifest(cfg: LocalSourceConfig) -> tuple[list[LocalItem], list[Reject]]:
+def _local_path(uri: str) -> str | None:
+    """The local path of ``uri`` (a plain path or ``file://``), or None for another scheme."""
+    if uri.startswith("file://"):
+        return uri[len("file://"):]
+    return None if "://" in uri else uri
+
+
+def _inside(uri: str, roots: list[str]) -> bool:
+    """Whether ``uri`` lies inside one of ``roots``: local paths compared after resolving
+    symlinks and ``..``, URLs by scheme and normalised path."""
+    local = _local_path(uri)
+    for root in roots:
+        root_local = _local_path(root)
+        if local is not None and root_local is not None:
+            path, top = os.path.realpath(local), os.path.realpath(root_local)
+        elif local is None and root_local is None and (
+                uri.split("://", 1)[0] == root.split("://", 1)[0]):
+            path = posixpath.normpath("/" + uri.split("://", 1)[1])
+            top = posixpath.normpath("/" + root.split("://", 1)[1])
+        else:
+            continue
+        if path == top or path.startswith(top.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _resolve(audio: str, base: str) -> str:
+    """A manifest's ``audio`` value as a URI: relative paths against the manifest's directory,
+    local paths normalised (``a/../b.wav`` is ``b.wav``) so one file has one recording id."""
+    if "://" in audio:
+        return audio
+    if posixpath.isabs(audio):
+        return posixpath.normpath(audio)
+    joined = sio.join(base, audio)
+    if "://" in joined:
+        scheme, rest = joined.split("://", 1)
+        lead = "/" if rest.startswith("/") else ""
+        return f"{scheme}://{lead}{posixpath.normpath(rest).lstrip('/')}"
+    return posixpath.normpath(joined)
+
+
+def _row_reject(cfg: LocalSourceConfig, n: int, reason: Reason, detail: str,
+                uri: str | None = None) -> Reject:
+    """A reject of manifest row ``n``, with an id of its own (the row, not the audio)."""
+    rid = recording_id_for(f"{cfg.manifest}#{n}")
+    return Reject(id=rid, stage=Stage.SOURCE, reason=reason, detail=detail, recording_id=rid,
+                  source_uri=uri or f"{cfg.manifest}#{n}", source_name=cfg.name)
+
+
+def list_manifest(cfg: LocalSourceConfig, seen: Seen | None = None,
+                  ) -> tuple[list[LocalItem], list[Reject]]:
     """Items of a TSV/JSONL manifest; bad rows become rejects (the job goes on)."""
+    seen = {} if seen is None else seen
+    where_cfg = f"sources[{cfg.name}].manifest"
     try:
         raw = sio.read_bytes(cfg.manifest, MAX_MANIFEST_BYTES)
     except FileNotFoundError as exc:
-        raise ConfigError(f"sources[{cfg.name}].manifest: {cfg.manifest} does not exist") from exc
+        raise ConfigError(f"{where_cfg}: {cfg.manifest} does not exist") from exc
+    except sio.InputTooLarge as exc:
+        raise ConfigError(f"{where_cfg}: {cfg.manifest} is over {MAX_MANIFEST_BYTES >> 20} MiB; "
+                          "split it into several manifest sources") from exc
+    except OSError as exc:  # a FIFO, a device, a directory, unreadable, too slow
+        raise ConfigError(f"{where_cfg}: cannot read {cfg.manifest} ({exc}); "
+                          "give a regular TSV/JSONL file") from exc
     try:
         data = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"sources[{cfg.name}].manifest: {cfg.manifest} is not UTF-8") from exc
+        raise ConfigError(f"{where_cfg}: {cfg.manifest} is not UTF-8") from exc
     base = posixpath.dirname(cfg.manifest)
+    roots = [base, *cfg.roots]
     items, rejects = [], []
     for n, row in enumerate(_manifest_rows(cfg, data), start=1):
         audio = row.get("audio") if "__error__" not in row else None
         if not isinstance(audio, str) or not audio.strip():
-            detail = row.get("__error__") or f"row {n}: missing `audio`"
-            rid = recording_id_for(f"{cfg.manifest}#{n}")
-            rejects.append(Reject(id=rid, stage=Stage.SOURCE, reason=Reason.MANIFEST_ROW_INVALID,
-                                  detail=detail, recording_id=rid,
-                                  source_uri=f"{cfg.manifest}#{n}", source_name=cfg.name))
+            rejects.append(_row_reject(cfg, n, Reason.MANIFEST_ROW_INVALID,
+                                       row.get("__error__") or f"row {n}: missing `audio`"))
             continue
-        audio = audio.strip()
-        uri = audio if ("://" in audio or posixpath.isabs(audio)) else sio.join(base, audio)
+        language = row.get("language")
+        language = "" if language is None else language
+        problem = language_problem(language.strip() if isinstance(language, str) else language)
+        if problem is not None:
+            rejects.append(_row_reject(cfg, n, Reason.MANIFEST_ROW_INVALID,
+                                       f"row {n}: `language` {problem} (or leave it empty)"))
+            continue
+        uri = _resolve(audio.strip(), base)
+        if not cfg.allow_outside_roots and not _inside(uri, roots):
+            rejects.append(_row_reject(
+                cfg, n, Reason.PATH_OUTSIDE_ROOT,
+                f"row {n}: {audio.strip()!r} resolves to {uri}, outside the manifest's directory"
+                f"{' and roots ' + ', '.join(cfg.roots) if cfg.roots else ''}; add its directory "
+                f"to the source's `roots` or set `allow_outside_roots: true`", uri))
+            continue
+        where = f"source {cfg.name!r} ({cfg.manifest} row {n})"
+        duplicate = _claim(seen, uri, where, cfg.name)
+        if duplicate is not None:
+            rejects.append(duplicate)
+            continue
+        kind = sio.file_kind(uri) if _local_path(uri) is not None else "file"
+        if kind not in ("file", "missing"):  # missing: source_unreadable when analysed
+            rejects.append(_not_a_file(uri, kind, where, cfg.name))
+            continue
         text = row.get("text")
         items.append(LocalItem(
             audio_uri=uri, source_name=cfg.name,
             inline_text=text if isinstance(text, str) and text.strip() else None,
             transcript_format="manifest" if isinstance(text, str) and text.strip() else "",
-            language=str(row.get("language") or cfg.language or ""), licence=cfg.licence,
+            language=(language.strip() if isinstance(language, str) else "") or cfg.language,
+            licence=cfg.licence,
         ))
     return items, rejects
 

@@ -3,6 +3,14 @@
 FFmpeg can hang or crash on hostile input. A crash in the worker process would take the whole
 bundle down and a hang would stall the job, so decoding happens in a single-process pool per
 worker: a timeout or a dead child becomes a reject and the pool is replaced.
+
+The child dies with its parent: a run killed with SIGKILL leaves no decoder (and so no
+multiprocessing resource tracker, which exits once the last process holding its pipe is gone)
+behind. On Linux the child asks the kernel for SIGKILL when its parent dies
+(``prctl(PR_SET_PDEATHSIG)``); elsewhere a watchdog thread in the child polls its parent. The
+kernel ties that signal to the parent *thread* that started the child, so children are started
+from one daemon thread that lives as long as the process, never from a short-lived worker
+thread (Beam's threads come and go).
 """
 
 from __future__ import annotations
@@ -10,11 +18,73 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 from filters.audio import AudioError, DecodedAudio, decode_audio
 from schemas.reasons import Reason
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WATCHDOG_INTERVAL_S = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Child initializer: be killed when the parent process dies (never raises)."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog",
+                         daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(WATCHDOG_INTERVAL_S)
+    os._exit(1)
+
+
+_spawner: tuple[int, queue.SimpleQueue] | None = None  # (pid that owns it, its work queue)
+_spawner_lock = threading.Lock()
+
+
+def _spawner_loop(work: queue.SimpleQueue) -> None:
+    while True:
+        future, fn, args = work.get()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            future.set_exception(exc)
+
+
+def in_spawner_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn(*args)`` on this process's long-lived spawner thread and return its result."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or _spawner[0] != os.getpid():  # none yet, or inherited by a fork
+            work: queue.SimpleQueue = queue.SimpleQueue()
+            threading.Thread(target=_spawner_loop, args=(work,), name="decoder-spawner",
+                             daemon=True).start()
+            _spawner = (os.getpid(), work)
+        work = _spawner[1]
+    future: cf.Future = cf.Future()
+    work.put((future, fn, args))
+    return future.result()
 
 
 class IsolatedDecoder:
@@ -24,9 +94,22 @@ class IsolatedDecoder:
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            pool = cf.ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with_parent, initargs=(os.getpid(),))
+            # The first submit starts the child: do it from the spawner thread (see the module
+            # docstring). The no-op's result is not awaited, so the decode deadline still
+            # covers the child's start-up.
+            in_spawner_thread(pool.submit, os.getpid)
+            self._pool = pool
         return self._pool
+
+    @property
+    def child_pid(self) -> int | None:
+        """The decoder child's pid (None before the first decode or after a reset)."""
+        pool = self._pool
+        pids = list(getattr(pool, "_processes", None) or {}) if pool is not None else []
+        return pids[0] if pids else None
 
     def _reset(self) -> None:
         pool, self._pool = self._pool, None
@@ -35,8 +118,15 @@ class IsolatedDecoder:
                 proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _submit(self, data: bytes, max_duration_s: float, min_duration_s: float) -> cf.Future:
+        try:
+            return self._get_pool().submit(decode_audio, data, max_duration_s, min_duration_s)
+        except cf.process.BrokenProcessPool:  # the idle child died (OOM killer, a signal)
+            self._reset()
+            return self._get_pool().submit(decode_audio, data, max_duration_s, min_duration_s)
+
     def decode(self, data: bytes, max_duration_s: float, min_duration_s: float) -> DecodedAudio:
-        future = self._get_pool().submit(decode_audio, data, max_duration_s, min_duration_s)
+        future = self._submit(data, max_duration_s, min_duration_s)
         try:
             return future.result(timeout=self.timeout_s)
         except cf.TimeoutError as exc:
