@@ -136,6 +136,10 @@ def assume_english_for_english_only_asr(config: RunConfig) -> RunConfig:
 
 
 def _with_model(config: RunConfig, asr_model: str | None) -> RunConfig:
+    language = config.curate.asr.language
+    if asr_model and asr_model.endswith(".en") and language not in ("", "en"):
+        raise ConfigError(f"--asr-model {asr_model} is English-only but curate.asr.language is "
+                          f"{language!r}: use a multilingual model (base) or drop the language")
     if asr_model:
         config = replace(config, curate=replace(config.curate, asr=replace(
             config.curate.asr, model=asr_model)))

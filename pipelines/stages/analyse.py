@@ -121,6 +121,9 @@ class AnalyseRecording(beam.DoFn):
         except sio.InputTooLarge as exc:
             yield self._rejected(work, Stage.DECODE, Reason.TOO_LARGE, str(exc))
             return
+        except sio.NotAFile as exc:  # it changed since it was listed
+            yield self._rejected(work, Stage.SOURCE, Reason.NOT_A_FILE, str(exc))
+            return
         except AudioError as exc:
             yield self._rejected(work, Stage.DECODE, exc.reason, exc.detail)
             return
