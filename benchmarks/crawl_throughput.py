@@ -6,16 +6,23 @@
    the servers.
 2. Politeness: one host with ``delay_s`` set; prints the spacing of request starts the server
    saw against the configured delay (the target: within 10%).
+3. Huge feed: ``parse_feed`` on a feed of ``--feed-items`` entries (100,000 by default) read
+   whole (no ``max_items``: every entry through feedparser, as before the early stop) and with
+   ``max_items=10`` (feedparser reads ten entries, a light pass the rest); each in a fresh
+   process, printing seconds and peak RSS. ``--feed-items 0`` skips it.
 
     .venv/bin/python benchmarks/crawl_throughput.py [--items 100] [--size-kb 256] [--delay 0.25]
+        [--feed-items 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,7 +105,57 @@ def politeness(n: int, delay: float) -> None:
           f"max {max(gaps):.3f} s -> mean within {dev:.1f}% of the delay ({verdict})")
 
 
+def huge_feed_bytes(n: int) -> bytes:
+    """An RSS feed of ``n`` episodes, each with an enclosure and a VTT transcript link."""
+    items = "".join(
+        f"<item><title>Episode {i}</title><description>Talk {i}</description>"
+        "<pubDate>Mon, 01 Jan 2024 00:00:00 GMT</pubDate>"
+        f'<enclosure url="https://cdn.example.org/m/{i:06d}.mp3" type="audio/mpeg" length="1"/>'
+        f'<podcast:transcript url="https://pod.example.org/t/{i:06d}.vtt" type="text/vtt"/>'
+        "</item>" for i in range(n))
+    return ('<?xml version="1.0"?><rss version="2.0" '
+            'xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><title>big</title>'
+            f"<language>en</language>{items}</channel></rss>").encode()
+
+
+def _feed_child(n: int, max_items: int) -> None:
+    """Runs in its own process: parse the feed once, print seconds and RSS as JSON."""
+    import resource
+
+    from filters.web.feeds import parse_feed
+
+    data = huge_feed_bytes(n)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    page = parse_feed(data, "https://pod.example.org/feed.xml", max_items=max_items)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "base_mb": base_mb,
+                      "items": len(page.items), "light": page.light_entries,
+                      "feed_mb": len(data) / 1e6}))
+
+
+def huge_feed(n: int) -> None:
+    results = {}
+    for max_items in (0, 10):
+        out = subprocess.run([sys.executable, __file__, "--feed-child", str(n), str(max_items)],
+                             check=True, capture_output=True, text=True).stdout
+        results[max_items] = json.loads(out.strip().splitlines()[-1])
+    r0 = results[0]
+    print(f"huge feed: {n} entries ({r0['feed_mb']:.1f} MB), parse_feed in a fresh process each")
+    for max_items, label in ((0, "read whole (feedparser on every entry)"),
+                             (10, "max_items=10 (feedparser on 10, light pass on the rest)")):
+        r = results[max_items]
+        print(f"  {label}: {r['seconds']:.2f} s, peak RSS {r['peak_mb']:.0f} MB "
+              f"(+{r['peak_mb'] - r['base_mb']:.0f} MB during the parse), "
+              f"{r['items']} items, {r['light']} entries from the light pass")
+    print(f"  -> {r0['seconds'] / results[10]['seconds']:.1f}x faster with the early stop")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--feed-child":
+        _feed_child(int(sys.argv[2]), int(sys.argv[3]))
+        return
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--items", type=int, default=100, help="media items per host")
@@ -106,9 +163,13 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="DirectRunner workers")
     ap.add_argument("--delay", type=float, default=0.25, help="politeness delay to check")
     ap.add_argument("--polite-items", type=int, default=20, help="items in the politeness run")
+    ap.add_argument("--feed-items", type=int, default=100_000,
+                    help="entries of the huge-feed run (0: skip it)")
     a = ap.parse_args()
     throughput(a.items, a.size_kb, a.workers)
     politeness(a.polite_items, a.delay)
+    if a.feed_items:
+        huge_feed(a.feed_items)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ import posixpath
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from filters.web.feeds import MEDIA_EXTENSIONS, is_media, language_tag
+from filters.web.feeds import MEDIA_EXTENSIONS, data_media_type, is_media, language_tag
 from filters.web.transcript_formats import best_first, transcript_format_for
 from filters.web.urls import BadLink, BadUrl, canonicalize_url, is_web_link, url_extension
+from filters.web.xml import TruncatedDocument, html_document
 from schemas.records import SourceItem
 
 TRANSCRIPT_EXTENSIONS = frozenset({"vtt", "srt", "txt"})
+TIMED_TRANSCRIPT_FORMATS = frozenset({"vtt", "srt"})  # an <a> to one of these is a caption file
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json",
                         "application/xml", "text/xml"})
 
@@ -33,8 +35,9 @@ class PageLinks:
     feeds: tuple[str, ...] = ()
     sitemaps: tuple[str, ...] = ()
     title: str = ""
-    # media, feed, sitemap and page links that are not usable URLs (BadUrl), as written; links
-    # that are not documents at all (mailto:, javascript:, tel: ... to a "page") are not listed
+    # media, transcript (<track>, <a> to .vtt/.srt), feed, sitemap and page links that are not
+    # usable URLs (BadUrl), as written; links that are not documents at all (mailto:,
+    # javascript:, tel: ... to a "page") are not listed
     bad_links: tuple[BadLink, ...] = ()
 
 
@@ -45,12 +48,14 @@ def _stem(url: str) -> str:
 
 
 def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks:
-    """Extract media items and links from an HTML page; raises :class:`PageError`."""
-    import lxml.html
+    """Extract media items and links from an HTML page; raises :class:`PageError` (also for a
+    page libxml2 could not read to the end, e.g. nested deeper than it allows)."""
     from lxml.etree import LxmlError, ParserError
 
     try:
-        doc = lxml.html.document_fromstring(data)
+        doc = html_document(data)
+    except TruncatedDocument as exc:
+        raise PageError(f"page not read to the end: {exc}") from exc
     except (ParserError, LxmlError, ValueError) as exc:
         raise PageError(f"invalid HTML: {exc}") from exc
     base = page_url
@@ -74,10 +79,10 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
 
     bad: dict[str, BadLink] = {}
 
-    def unusable(href: str | None, kind: str) -> None:
+    def unusable(href: str | None, kind: str, media_url: str = "") -> None:
         """Record a link that ``canon`` refused, when it was meant as one we would use."""
         if kind and href and href in errors and (kind != "page" or is_web_link(href, base)):
-            bad.setdefault(href, BadLink(href, kind, errors[href]))
+            bad.setdefault(href, BadLink(href, kind, errors[href], media_url))
 
     title = " ".join((doc.findtext(".//title") or "").split())
     page_lang = language_tag(doc.get("lang", ""))
@@ -101,7 +106,7 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
         )
 
     for el in doc.xpath("//audio | //video"):
-        tracks, lang = [], ""
+        tracks, lang, lost_tracks = [], "", []
         for tr in el.xpath(".//track[@src]"):
             if (tr.get("kind") or "subtitles").lower() not in ("captions", "subtitles"):
                 continue
@@ -110,14 +115,19 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
             if url:
                 tracks.append((url, fmt))
                 lang = lang or language_tag(tr.get("srclang") or "")
+            else:
+                lost_tracks.append(tr.get("src"))
         srcs = [el.get("src")] + [s.get("src") for s in el.xpath(".//source")]
+        media_url = ""
         for src in srcs:
-            url = canon(src)
-            if url:
-                add(url, tracks, lang, el.get("title") or "")
+            media_url = canon(src)
+            if media_url:
+                add(media_url, tracks, lang, el.get("title") or "")
                 break  # the <source> alternatives are one recording in several encodings
         else:  # no usable source: the element's recording is lost, say which link failed
             unusable(next((s for s in srcs if s and s in errors), None), "media")
+        for src in lost_tracks:  # captions of this recording that cannot be fetched
+            unusable(src, "transcript", media_url)
 
     anchors = [(a.get("href"), (a.get("type") or "").lower()) for a in doc.xpath("//a[@href]")]
     links = [(canon(href), mime) for href, mime in anchors]
@@ -163,10 +173,15 @@ def parse_page(data: bytes, page_url: str, discovered_at: str = "") -> PageLinks
 
 def _link_kind(href: str, mime: str) -> str:
     """What an ``<a href>`` would have been, judged from the raw link as the loop above judges a
-    canonical one: ``media``, ``feed``, ``sitemap``, ``page``, or '' (transcripts, images ...)."""
+    canonical one: ``media``, ``transcript`` (a caption file: .vtt, .srt or their types),
+    ``feed``, ``sitemap``, ``page``, or '' (plain-text files, images ...). A ``data:`` URL is
+    judged by the type it declares."""
+    mime = mime or data_media_type(href)
     ext = url_extension(href)
     if is_media(href, mime) and (mime or ext in MEDIA_EXTENSIONS):
         return "media"
+    if transcript_format_for(href, mime) in TIMED_TRANSCRIPT_FORMATS:
+        return "transcript"
     if mime in FEED_TYPES or ext in ("rss", "atom"):
         return "feed"
     if ext in ("xml", "gz") and "sitemap" in href.rsplit("/", 1)[-1].lower():

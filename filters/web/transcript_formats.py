@@ -3,12 +3,18 @@
 Podcasting 2.0 ``<podcast:transcript>`` links name a MIME type; pages name a file. This module
 maps both to a format, parses the Podcasting 2.0 JSON and HTML transcript formats, and ranks
 formats so a timed transcript is chosen over plain text when an episode offers several.
+
+Labels are plain text. The shared cleaner strips tags *before* it unescapes entities, so a cue
+written ``&lt;script&gt;alert(1)&lt;/script&gt;`` would come out as ``<script>alert(1)</script>``;
+:func:`read_web_transcript` strips again after unescaping (script/style blocks whole, then tags)
+and counts the labels that held such markup.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 
 from filters.transcripts import (
     Transcript,
@@ -35,6 +41,11 @@ _MIME_FORMATS = {
     "text/html": "html",
     "text/plain": "txt",
 }
+# Markup that unescaping revealed: <script>/<style> blocks with their content, then any tag,
+# comment or processing instruction ("<" directly followed by a name, "/", "!" or "?", so
+# "a < b > c" is left alone).
+_MARKUP_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_MARKUP_TAG = re.compile(r"</?[A-Za-z!?][^<>]*>")
 _EXT_FORMATS = {"vtt": "vtt", "webvtt": "vtt", "srt": "srt", "json": "json", "html": "html",
                 "htm": "html", "txt": "txt"}
 
@@ -90,12 +101,17 @@ def parse_podcast_json(text: str) -> Transcript:
 
 
 def parse_html_transcript(text: str) -> Transcript:
-    """An HTML transcript page: the visible text of its body (scripts and styles dropped)."""
-    import lxml.html
+    """An HTML transcript page: the visible text of its body (scripts and styles dropped). A page
+    libxml2 could not read to the end (nested too deep ...) is refused, not cut short."""
     from lxml.etree import ParserError
 
+    from filters.web.xml import TruncatedDocument, html_document
+
     try:
-        doc = lxml.html.document_fromstring(text)
+        doc = html_document(text)
+    except TruncatedDocument as exc:
+        raise TranscriptError(Reason.TRANSCRIPT_MALFORMED,
+                              f"HTML transcript not read to the end: {exc}") from exc
     except (ParserError, ValueError) as exc:
         raise TranscriptError(Reason.TRANSCRIPT_MALFORMED, f"invalid HTML: {exc}") from exc
     for bad in doc.xpath("//script|//style|//noscript|//head"):
@@ -106,10 +122,54 @@ def parse_html_transcript(text: str) -> Transcript:
     return Transcript(text=cleaned, cues=(), format="html")
 
 
-def parse_web_transcript(data: bytes, fmt: str, what: str = "transcript") -> Transcript:
-    """Parse transcript bytes of any web format (vtt, srt, txt, json, html)."""
+def plain_label(text: str) -> tuple[str, bool]:
+    """``text`` (already unescaped) without markup, and whether it held any."""
+    stripped = _MARKUP_TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text))
+    if stripped == text:
+        return text, False
+    return " ".join(stripped.split()), True
+
+
+def plain_transcript(t: Transcript) -> tuple[Transcript, int]:
+    """The transcript with every label (cue, or the whole text when untimed) in plain text, and
+    how many labels held markup. Cues left empty are dropped; a transcript left empty is a
+    TranscriptError."""
+    if t.cues:
+        cues, held = [], 0
+        for cue in t.cues:
+            text, had = plain_label(cue.text)
+            held += had
+            if text:
+                cues.append(Cue(cue.start, cue.end, text))
+        if not held:
+            return t, 0
+        if not cues:
+            raise TranscriptError(Reason.TRANSCRIPT_MALFORMED,
+                                  f"{t.format} transcript has no text once markup is removed")
+        return Transcript(text=" ".join(c.text for c in cues), cues=tuple(cues),
+                          format=t.format), held
+    text, had = plain_label(t.text)
+    if not had:
+        return t, 0
+    if not text:
+        raise TranscriptError(Reason.TRANSCRIPT_MALFORMED,
+                              f"{t.format} transcript has no text once markup is removed")
+    return Transcript(text=text, cues=(), format=t.format), 1
+
+
+def read_web_transcript(data: bytes, fmt: str,
+                        what: str = "transcript") -> tuple[Transcript, int]:
+    """Parse transcript bytes of any web format (vtt, srt, txt, json, html) into plain-text
+    labels; also return how many labels held markup (removed)."""
     if fmt == "json":
-        return parse_podcast_json(decode_text(data, what))
-    if fmt == "html":
-        return parse_html_transcript(decode_text(data, what))
-    return parse_transcript(data, fmt, what)
+        parsed = parse_podcast_json(decode_text(data, what))
+    elif fmt == "html":
+        parsed = parse_html_transcript(decode_text(data, what))
+    else:
+        parsed = parse_transcript(data, fmt, what)
+    return plain_transcript(parsed)
+
+
+def parse_web_transcript(data: bytes, fmt: str, what: str = "transcript") -> Transcript:
+    """Parse transcript bytes of any web format into plain-text labels."""
+    return read_web_transcript(data, fmt, what)[0]

@@ -26,6 +26,7 @@ EXTRA_FIELDS = [
     ("media_type", pa.string()),
     ("transcript_url", pa.string()),
     ("final_url", pa.string()),
+    ("transcript_markup_labels", pa.int32()),  # labels whose markup was removed (plain text)
 ]
 CATALOG_SCHEMA = pa.schema(list(RECORDING_SCHEMA) + [pa.field(n, t) for n, t in EXTRA_FIELDS])
 

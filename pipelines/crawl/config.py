@@ -20,6 +20,16 @@ def _check_networks(networks: tuple[str, ...], where: str) -> None:
             check(False, f"{where}.allow_networks[{i}]", str(exc))
 
 
+def _check_ports(ports: tuple[int, ...], where: str) -> None:
+    from filters.web.policy import parse_ports
+
+    for i, port in enumerate(ports):
+        try:
+            parse_ports([port])
+        except ValueError as exc:
+            check(False, f"{where}.allow_ports[{i}]", str(exc))
+
+
 def _check_url(url: str, where: str) -> None:
     from filters.web.urls import BadUrl, canonicalize_url
 
@@ -38,6 +48,7 @@ class _WebSource:
     type: str  # rss | html | sitemap
     url: str = ""  # the seed URL
     allow_networks: tuple[str, ...] = ()  # non-public networks this source may reach (CIDR)
+    allow_ports: tuple[int, ...] = ()  # ports allow_networks may be reached on (empty: any port)
     opt_out: tuple[str, ...] = ()  # domains / URL prefixes never fetched (on top of crawl.opt_out)
     licence: str = ""  # licence to record when the site declares none
     language: str = ""  # declared language (ISO 639-1) when the site declares none
@@ -46,6 +57,7 @@ class _WebSource:
     def validate(self, where: str) -> None:
         _check_url(self.url, where)
         _check_networks(self.allow_networks, where)
+        _check_ports(self.allow_ports, where)
         check(self.max_items >= 0, f"{where}.max_items", "must be >= 0")
 
 
@@ -95,6 +107,7 @@ WEB_SOURCE_TYPES: dict[str, type] = {
     "warc": WarcSourceConfig,
 }
 
+DEFAULT_USER_AGENT = "speechcurate/0.1 (+https://github.com/speechcurate)"
 DEFAULT_AI_TOKENS = ("GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "anthropic-ai",
                      "Applebot-Extended", "Bytespider", "meta-externalagent")
 
@@ -103,7 +116,8 @@ DEFAULT_AI_TOKENS = ("GPTBot", "CCBot", "Google-Extended", "ClaudeBot", "anthrop
 class CrawlConfig:
     """How the crawler behaves: identity, politeness, limits and retries."""
 
-    user_agent: str = "speechcurate/0.1 (+https://github.com/speechcurate)"  # sent as User-Agent
+    # sent as User-Agent; put your contact URL (or address) in the parentheses
+    user_agent: str = DEFAULT_USER_AGENT
     robots_token: str = "speechcurate"  # product token matched against robots.txt groups
     respect_ai_optout: bool = True  # honour robots.txt groups for the AI tokens below
     ai_optout_tokens: tuple[str, ...] = DEFAULT_AI_TOKENS  # robots tokens of AI-training crawlers
@@ -112,9 +126,12 @@ class CrawlConfig:
     per_host_concurrency: int = 1  # parallel requests to one host
     connect_timeout_s: float = 10.0  # per connection attempt
     read_timeout_s: float = 30.0  # longest silence tolerated while reading
-    deadline_s: float = 300.0  # total seconds for one fetch (redirects, retries and body)
+    deadline_s: float = 300.0  # total seconds for one fetch: DNS, connect, TLS, redirects,
+    # retries, headers and body, whatever the server does (reason timeout)
     max_bytes: int = 512 * 1024**2  # byte cap per fetched media file (reason too_large)
     max_page_bytes: int = 10 * 1024**2  # byte cap for pages, feeds, sitemaps and robots.txt
+    # (documents decompress to at most 4x this, or max_decompressed_bytes if lower; robots.txt
+    # is read up to its first 500 KiB and obeyed)
     max_transcript_bytes: int = 10 * 1024**2  # byte cap per transcript
     max_decompressed_bytes: int = 512 * 1024**2  # cap after gzip/deflate decoding (bombs)
     max_redirects: int = 5  # redirect hops per fetch

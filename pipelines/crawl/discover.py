@@ -3,10 +3,13 @@
 Plain Python over a :class:`WebSession`, wrapped by a DoFn in :mod:`pipelines.crawl.pipeline`.
 Each seed is walked breadth-first within its limits (feed pages, link depth, allowed domains,
 page and item caps). Everything that fails yields a reject row instead of an item, and so does
-everything a limit cuts off: media items past ``max_items`` (one ``crawl_limit`` row each), and
-documents not fetched because of ``max_pages``, ``max_items`` or ``max_feed_pages``
-(``crawl_limit``). Media links and links to documents the walk would follow that are not
-usable URLs become ``bad_url`` rows, with the page they were found on.
+everything a limit cuts off: media items past ``max_items`` (one ``crawl_limit`` row each: they
+are media the accounting counts), feed pages past ``max_feed_pages`` (one row each), and
+documents not fetched because of ``max_pages`` or ``max_items``: one counted ``crawl_limit`` row
+per source and limit, on the first such document, with the count in its detail (a sitemap of
+20,000 pages over ``max_pages`` is one row, not 20,000). Media links, transcript links and links
+to documents the walk would follow that are not usable URLs (``javascript:``, ``data:``,
+``file:``, malformed) become ``bad_url`` rows, with the page they were found on.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from filters.web.feeds import FeedError, is_media, parse_feed
-from filters.web.fetcher import FetchError, FetchResult, utc_now_iso
+from filters.web.fetcher import FetchError, FetchResult, decoded_cap, utc_now_iso
 from filters.web.pages import PageError, parse_page
 from filters.web.sitemaps import SitemapError, parse_sitemap
 from filters.web.urls import BadLink, BadUrl, canonicalize_url, same_site
 from pipelines.crawl.catalog import crawl_reject
 from pipelines.crawl.session import WebSession
+from schemas.keys import recording_id_for
 from schemas.records import SourceItem
 
 Out = SourceItem | dict[str, Any]  # an item, or a reject row
@@ -41,17 +45,19 @@ class _Walk:
         self.items_left = self.max_items
         self.taken: set[str] = set()  # media URLs yielded as items (a repeat is not a new item)
         self.reported: set[tuple[str, str]] = set()  # (reason, URL) of link/limit rows yielded
+        # limit -> [documents not fetched because of it, the first one, where it was found]
+        self.cut: dict[str, list[Any]] = {}
         self.now = utc_now_iso()
 
-    def fetch(self, url: str, page_url: str = "") -> FetchResult | dict[str, Any]:
-        """A discovery document (body, final URL, headers), or a reject row."""
+    def fetch(self, url: str, page_url: str = "") -> FetchResult | dict[str, Any] | None:
+        """A discovery document (body, final URL, headers), a reject row, or None when a limit
+        keeps it from being fetched (counted; :meth:`limit_rows` reports them)."""
         if self.pages_left <= 0:
-            return crawl_reject(url, "crawl_limit", f"max_pages={self.crawl.max_pages} reached",
-                                source_name=self.source.name, page_url=page_url)
+            self._count_cut(f"max_pages={self.crawl.max_pages}", url, page_url)
+            return None
         if self.items_left <= 0:  # nothing it holds could become an item: not fetched
-            return crawl_reject(url, "crawl_limit",
-                                f"max_items={self.max_items} reached; document not fetched",
-                                source_name=self.source.name, page_url=page_url)
+            self._count_cut(f"max_items={self.max_items}", url, page_url)
+            return None
         self.pages_left -= 1
         try:
             res = self.session.get(url, self.source.name, max_bytes=self.crawl.max_page_bytes)
@@ -59,6 +65,18 @@ class _Walk:
             return crawl_reject(url, exc.reason, exc.detail, source_name=self.source.name,
                                 page_url=page_url or url)
         return res
+
+    def _count_cut(self, limit: str, url: str, page_url: str) -> None:
+        entry = self.cut.setdefault(limit, [0, url, page_url])
+        entry[0] += 1
+
+    def limit_rows(self) -> Iterator[dict[str, Any]]:
+        """One ``crawl_limit`` row per limit that kept documents from being fetched: on the first
+        of them, with how many there were."""
+        for limit, (count, url, page_url) in self.cut.items():
+            what = ("document not fetched" if count == 1
+                    else f"{count} documents not fetched (this one first)")
+            yield self.reject(url, "crawl_limit", f"{limit} reached; {what}", page_url)
 
     def item(self, it: SourceItem) -> Out | None:
         """The item with the source's defaults, a ``crawl_limit`` row once ``max_items`` items
@@ -93,13 +111,16 @@ class _Walk:
 
     def bad_links(self, bad: Iterable[BadLink], page_url: str,
                   followed: frozenset[str]) -> Iterator[dict[str, Any]]:
-        """``bad_url`` rows for unusable media links and for unusable links of the ``followed``
-        kinds (documents this walk would have fetched), keyed by the raw link."""
+        """``bad_url`` rows for unusable media and transcript links and for unusable links of the
+        ``followed`` kinds (documents this walk would have fetched), keyed by the raw link; a
+        transcript link's row names its recording when the parser knew it."""
         for link in bad:
-            if link.kind == "media" or link.kind in followed:
+            if link.kind in ("media", "transcript") or link.kind in followed:
                 row = self._once(link.url[:MAX_RAW_URL_CHARS], "bad_url",
                                  f"{link.kind} link: {link.detail}", page_url)
                 if row is not None:
+                    if link.media_url:
+                        row["recording_id"] = recording_id_for(link.media_url)
                     yield row
 
     # ---------------------------------------------------------------- kinds
@@ -113,12 +134,15 @@ class _Walk:
             url, found_on = queue.popleft()
             pages += 1
             got = self.fetch(url, found_on)
+            if got is None:
+                continue
             if isinstance(got, dict):
                 yield got
                 continue
             body, final = got.body, got.final_url
             try:
-                page = parse_feed(body, final, content_language=got.content_language)
+                page = parse_feed(body, final, content_language=got.content_language,
+                                  max_items=self.items_left, known=self.taken)
             except FeedError as exc:
                 yield self.reject(url, "malformed_document", str(exc), found_on)
                 continue
@@ -136,15 +160,19 @@ class _Walk:
     def sitemap(self, seed: str, follow_pages: bool = True, found_on: str = "") -> Iterator[Out]:
         queue, seen = deque([(seed, found_on)]), {seed}
         followed = frozenset({"sitemap", "page"} if follow_pages else {"sitemap"})
+        # a .gz sitemap file decompresses under the same cap as a gzip Content-Encoding
+        cap = decoded_cap(self.crawl.max_page_bytes, self.crawl.max_decompressed_bytes)
         while queue:
             url, found_on = queue.popleft()
             got = self.fetch(url, found_on)
+            if got is None:
+                continue
             if isinstance(got, dict):
                 yield got
                 continue
             body, final = got.body, got.final_url
             try:
-                sm = parse_sitemap(body, final, self.crawl.max_decompressed_bytes)
+                sm = parse_sitemap(body, final, cap)
             except SitemapError as exc:
                 yield self.reject(url, exc.reason, exc.detail, found_on)
                 continue
@@ -168,6 +196,8 @@ class _Walk:
         while queue:
             url, depth, found_on = queue.popleft()
             got = self.fetch(url, found_on)
+            if got is None:
+                continue
             if isinstance(got, dict):
                 yield got
                 continue
@@ -214,3 +244,4 @@ def discover(session: WebSession, source: Any) -> Iterator[Out]:
     elif source.type == "html":
         depth = source.depth if source.depth >= 0 else session.crawl.depth
         yield from walk.pages(seed, depth, tuple(source.domains))
+    yield from walk.limit_rows()

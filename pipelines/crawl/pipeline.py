@@ -123,9 +123,13 @@ class FetchHostDoFn(beam.DoFn):
             for group in pool.map(self._one, items):
                 yield from self._emit(group)
 
-    @staticmethod
-    def _emit(group: list[tuple[str, dict[str, Any]]]):  # noqa: ANN205
+    _markup = beam.metrics.Metrics.counter("crawl", "transcript_labels_with_markup")
+
+    @classmethod
+    def _emit(cls, group: list[tuple[str, dict[str, Any]]]):  # noqa: ANN206
         for kind, row in group:
+            if kind == "item" and row.get("transcript_markup_labels"):
+                cls._markup.inc(row["transcript_markup_labels"])
             yield row if kind == "item" else beam.pvalue.TaggedOutput(REJECTS, row)
 
 
@@ -337,9 +341,12 @@ def run_crawl(config: Any, out: str, beam_args: list[str], force: bool = False) 
     items = [u for u in list_files(out, "items") if f"-{token}-" in u]
     new_rejects = read_rows(out, "rejects")
     reasons = Counter(r["reason"] for r in new_rejects)
-    n_items = len(read_rows(out, "items"))
+    all_items = read_rows(out, "items")
+    n_items = len(all_items)
+    markup = sum(r.get("transcript_markup_labels") or 0 for r in all_items)
     summary = {"finished_at": datetime.now(UTC).isoformat(), "items": n_items,
-               "new_item_files": len(items), "rejects": dict(sorted(reasons.items()))}
+               "new_item_files": len(items), "rejects": dict(sorted(reasons.items())),
+               "transcript_labels_with_markup": markup}
     write_text_atomic(success, json.dumps(summary, indent=2) + "\n")
     log.info("crawl: %d items in the catalog, %d rejects %s", n_items, len(new_rejects),
              dict(reasons))

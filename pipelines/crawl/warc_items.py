@@ -10,7 +10,7 @@ from filters.web.feeds import is_media
 from filters.web.pages import PageError, parse_page
 from filters.web.policy import OptOut
 from filters.web.sniff import is_audio, sniff_media_type
-from filters.web.transcript_formats import best_first, parse_web_transcript, transcript_format_for
+from filters.web.transcript_formats import best_first, read_web_transcript, transcript_format_for
 from filters.web.warc import WarcError, iter_payloads, stem_key
 from pipelines.crawl.catalog import crawl_reject, store_blob
 from pipelines.crawl.config import CrawlConfig
@@ -96,10 +96,10 @@ def warc_items(path: str, source: Any, crawl: CrawlConfig, run: str) -> Iterator
         candidates = best_first(list(dict.fromkeys(
             [c for c in page_tracks.get(url, []) if c[0] in captions]
             + by_stem.get(stem_key(url), []))))
-        transcript, t_url = None, ""
+        transcript, t_url, markup = None, "", 0
         for c_url, fmt in candidates:
             try:
-                transcript = parse_web_transcript(captions[c_url][0], fmt, what=c_url)
+                transcript, markup = read_web_transcript(captions[c_url][0], fmt, what=c_url)
                 t_url = c_url
                 break
             except TranscriptError as exc:
@@ -112,4 +112,5 @@ def warc_items(path: str, source: Any, crawl: CrawlConfig, run: str) -> Iterator
         yield ("item", catalog_row(item, sha=info["sha"], audio_uri=info["uri"],
                                    transcript=transcript, transcript_url=t_url,
                                    fetched_at=info["date"], http_status=200,
-                                   content_length=info["size"], media_type=info["type"]))
+                                   content_length=info["size"], media_type=info["type"],
+                                   markup_labels=markup))

@@ -77,7 +77,8 @@ def test_page_reports_unusable_media_and_document_links():
     assert sorted((b.url, b.kind) for b in links.bad_links) == sorted([
         ("blob:http://h.example/1", "media"), ("ftp://h.example/dl.mp3", "media"),
         ("http://exa mple.com/more.html", "page"), ("http://[x/sitemap.xml", "sitemap"),
-        ("http://[x/f.rss", "feed"), ("ftp://h.example/sitemap.xml", "sitemap")])
+        ("http://[x/f.rss", "feed"), ("ftp://h.example/sitemap.xml", "sitemap"),
+        ("ftp://h.example/t.srt", "transcript")])  # a caption file link (a stray <track>: not)
 
 
 def test_sitemap_reports_unusable_locations():
