@@ -20,6 +20,7 @@ from typing import Any
 
 from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
+from filters.quality import decide_quality
 from schemas.reasons import Stage
 from schemas.records import Recording, Reject, Segment
 
@@ -42,6 +43,8 @@ REGISTRY: tuple[Filter, ...] = (
     Filter("label_recording", (Stage.LABEL, Stage.LID), "recording", decide_recording, "labels"),
     Filter("language", (Stage.LID,), "segment", allowed_language, "lid",
            enabled=lambda cfg: bool(cfg.allowed_languages)),
+    Filter("quality", (Stage.QUALITY,), "segment", decide_quality, "quality",
+           enabled=lambda cfg: cfg.mode != "off"),
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from filters.label_config import LabelConfig, language_problem
+from filters.quality_config import QualityConfig
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
 from pipelines.crawl.config import WEB_SOURCE_TYPES, CrawlConfig
@@ -185,6 +186,7 @@ class CurateConfig:
     lid: LidConfig = field(default_factory=LidConfig)
     asr: AsrConfig = field(default_factory=AsrConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)  # label policy (filters/label_config)
+    quality: QualityConfig = field(default_factory=QualityConfig)  # filters/quality_config.py
     shards: ShardConfig = field(default_factory=ShardConfig)
 
 

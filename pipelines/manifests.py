@@ -116,7 +116,54 @@ def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any
         "shards": {"count": len(shardlist), "bytes": sum(s["filesize"] for s in shardlist)},
         "languages": {k: {"segments": int(v["segments"]), "hours": _hours(v["hours"])}
                       for k, v in sorted(languages.items())},
+        "sources_quality": sources_quality(recordings, segments, rejects),
     }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(sum(present) / len(present), 3) if present else None
+
+
+def _shares(rows: list[dict[str, Any]], column: str) -> dict[str, float]:
+    """Share of ``rows``' hours by ``column``'s value (empty values as "none")."""
+    total = sum(r["duration"] for r in rows) or 1.0
+    out: dict[str, float] = defaultdict(float)
+    for r in rows:
+        out[r.get(column) or "none"] += r["duration"]
+    return {k: round(v / total, 4) for k, v in sorted(out.items())}
+
+
+def sources_quality(recordings: list[dict[str, Any]], segments: list[dict[str, Any]],
+                    rejects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per source: hours in (decoded) and kept, drops by reason, mean DNSMOS OVRL and WADA-SNR
+    of what was kept, and the kept hours' shares by quality tier and label source; so a user
+    sees which sources are worth crawling."""
+    names = sorted({r["source_name"] or "" for r in (*recordings, *segments, *rejects)})
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        kept = [s for s in segments if (s["source_name"] or "") == name]
+        dropped: dict[str, dict[str, float]] = defaultdict(lambda: {"count": 0, "hours": 0.0})
+        for r in rejects:
+            if (r["source_name"] or "") == name:
+                dropped[r["reason"]]["count"] += 1
+                dropped[r["reason"]]["hours"] += r["duration"] or 0.0
+        hours_in = sum(r["duration"] or 0.0 for r in recordings
+                       if (r["source_name"] or "") == name)
+        hours_kept = sum(s["duration"] for s in kept)
+        out[name] = {
+            "hours_in": _hours(hours_in),
+            "hours_kept": _hours(hours_kept),
+            "kept_share": round(hours_kept / hours_in, 4) if hours_in else None,
+            "segments_kept": len(kept),
+            "dropped": {k: {"count": int(v["count"]), "hours": _hours(v["hours"])}
+                        for k, v in sorted(dropped.items())},
+            "mean_dnsmos": _mean([s.get("dnsmos") for s in kept]),
+            "mean_snr_db": _mean([s.get("snr_db") for s in kept]),
+            "tiers": _shares(kept, "quality_tier"),
+            "label_sources": _shares(kept, "label_source"),
+        }
+    return out
 
 
 def write_manifests(run_dir: str, segments: list[dict[str, Any]], rejects: list[dict[str, Any]],

@@ -84,6 +84,13 @@ SEGMENT_SCHEMA = pa.schema(
         ("verdicts", pa.list_(VERDICT_TYPE)),
         ("shard", pa.string()),
         ("key", pa.string()),
+        ("dnsmos_sig", pa.float64()),
+        ("dnsmos_bak", pa.float64()),
+        ("bandwidth_hz", pa.float64()),
+        ("dc_offset", pa.float64()),
+        ("silence_ratio", pa.float64()),
+        ("peak_dbfs", pa.float64()),
+        ("quality_tier", pa.string()),
     ]
 )
 

@@ -84,6 +84,20 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     EVAL_CONTAMINATION = "eval_contamination"
     TAKEN_DOWN = "taken_down"
+    # quality (filters/quality.py; each also a check name in curate.quality.flag_checks)
+    LOW_DNSMOS = "low_dnsmos"
+    LOW_SNR = "low_snr"
+    CLIPPING = "clipping"
+    DC_OFFSET = "dc_offset"
+    DIGITAL_SILENCE = "digital_silence"
+    TOO_QUIET = "too_quiet"
+    NARROWBAND = "narrowband"
+    LOW_SPEECH_RATIO = "low_speech_ratio"
+    SPEECH_RATE = "speech_rate"
+    SYMBOL_ONLY_LABEL = "symbol_only_label"
+    NONSPEECH_ANNOTATION = "nonspeech_annotation"
+    FOREIGN_SCRIPT = "foreign_script"
+    QUALITY_FAILED = "quality_failed"
 
 
 class RejectError(ValueError):

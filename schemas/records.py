@@ -138,6 +138,14 @@ class Segment:
     # set by the shard writer
     shard: str = ""
     key: str = ""
+    # quality measures (filters/audio_quality.py, filters/dnsmos.py) and tier (filters/quality.py)
+    dnsmos_sig: float | None = None  # DNSMOS P.835 speech signal quality (``dnsmos`` is OVRL)
+    dnsmos_bak: float | None = None  # DNSMOS P.835 background quality (5 = no noise)
+    bandwidth_hz: float | None = None  # effective audio bandwidth (8 kHz telephone: ~4000)
+    dc_offset: float | None = None  # mean sample value
+    silence_ratio: float | None = None  # share of digitally silent 25 ms frames
+    peak_dbfs: float | None = None  # sample peak in dBFS
+    quality_tier: str = ""  # "high" | "medium" | "low" for kept segments ("" when not judged)
 
     @property
     def duration(self) -> float:

@@ -200,8 +200,37 @@ class MeasureAndCommit(beam.DoFn):
         self.flac_compression = flac_compression
         self._open: dict[str, Any] | None = None
 
+    def setup(self) -> None:
+        # DNSMOS loads once per worker; without speechmos/onnxruntime its columns stay null and
+        # the quality filter skips the DNSMOS check (it never drops for a missing measure).
+        from filters import dnsmos
+
+        self._dnsmos = None
+        if dnsmos.available():
+            self._dnsmos = dnsmos.DnsmosScorer(threads=dnsmos.default_threads())
+        else:
+            log.warning("DNSMOS unavailable (speechmos or onnxruntime missing): not measured")
+
     def start_bundle(self) -> None:
         self._open = None
+
+    def _measured(self, segments: list[Segment]) -> list[Segment]:
+        """Every quality measure of a recording's candidates; DNSMOS in one batch."""
+        from filters.audio_quality import measure
+
+        scores = (self._dnsmos.score([s.audio for s in segments])
+                  if getattr(self, "_dnsmos", None) is not None and segments
+                  else [None] * len(segments))
+        out = []
+        for seg, mos in zip(segments, scores, strict=True):
+            m = measure(seg.audio)
+            out.append(replace(
+                seg, clipping_ratio=m.clipping_ratio, loudness_lufs=m.loudness_lufs,
+                snr_db=m.snr_db, bandwidth_hz=m.bandwidth_hz, dc_offset=m.dc_offset,
+                silence_ratio=m.silence_ratio, peak_dbfs=m.peak_dbfs,
+                dnsmos=mos.ovrl if mos else None, dnsmos_sig=mos.sig if mos else None,
+                dnsmos_bak=mos.bak if mos else None))
+        return out
 
     def _start_pack(self) -> dict[str, Any]:
         import tarfile
@@ -227,17 +256,12 @@ class MeasureAndCommit(beam.DoFn):
         return offset, len(flac)
 
     def process(self, work: RecordingWork):
-        from filters.audio_quality import measure
-
         if self._open is None:
             self._open = self._start_pack()
         pack = self._open
         rid = work.recording.recording_id
         pack["ids"].append(rid)
-        for seg in work.segments:
-            m = measure(seg.audio)
-            seg = replace(seg, clipping_ratio=round(m.clipping_ratio, 5),
-                          loudness_lufs=m.loudness_lufs, snr_db=m.snr_db)
+        for seg in self._measured(work.segments):
             offset, size = self._add_audio(pack, seg.segment_id, seg.audio)
             pack["segments"].append((seg, offset, size))
         for rej, audio in work.rejects:
