@@ -22,7 +22,7 @@ from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
 from filters.quality import decide_quality
 from schemas.reasons import Stage
-from schemas.records import Recording, Reject, Segment
+from schemas.records import Recording, Reject, Segment, Verdict
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,25 @@ def _failed(f: Filter, segments: Sequence[Segment], exc: Exception) -> list[Reje
 
 
 def apply_filters(recording: Recording, segments: Sequence[Segment], configs: Any,
-                  registry: Sequence[Filter] = REGISTRY) -> tuple[list[Segment], list[Reject]]:
-    """Run every active filter in order over one recording's candidates."""
+                  registry: Sequence[Filter] = REGISTRY,
+                  trail: dict[str, Segment] | None = None) -> tuple[list[Segment], list[Reject]]:
+    """Run every active filter in order over one recording's candidates.
+
+    ``trail`` (optional) receives, for each dropped segment, the segment as it entered the filter
+    that dropped it, with that filter's failing verdict appended: the evidence of every earlier
+    filter (measures, flags) stays on the plan row of a drop."""
     kept = sorted(segments, key=lambda s: s.index)
     rejects: list[Reject] = []
+    trail = {} if trail is None else trail
+
+    def dropped_by(f: Filter, before: Sequence[Segment], out: Sequence[Reject]) -> None:
+        by_id = {s.segment_id: s for s in before}
+        for rej in out:
+            if rej.id in by_id:
+                trail[rej.id] = by_id[rej.id].with_verdict(
+                    Verdict(f.name, False, rej.reason, rej.detail))
+        rejects.extend(out)
+
     for f in active(registry, configs):
         cfg = getattr(configs, f.config)
         if f.scope == "segment":
@@ -80,17 +95,20 @@ def apply_filters(recording: Recording, segments: Sequence[Segment], configs: An
                 try:
                     out = f.run(seg, cfg)
                 except Exception as exc:  # noqa: BLE001 - a filter bug is a reject, not a crash
-                    rejects.extend(_failed(f, [seg], exc))
+                    dropped_by(f, [seg], _failed(f, [seg], exc))
                     continue
-                (rejects if isinstance(out, Reject) else survivors).append(out)
+                if isinstance(out, Reject):
+                    dropped_by(f, [seg], [out])
+                else:
+                    survivors.append(out)
             kept = survivors
         elif kept:
             try:
-                kept, dropped = f.run(recording, kept, cfg)
+                survivors, dropped = f.run(recording, kept, cfg)
             except Exception as exc:  # noqa: BLE001
-                rejects.extend(_failed(f, kept, exc))
+                dropped_by(f, kept, _failed(f, kept, exc))
                 kept = []
                 continue
-            rejects.extend(dropped)
-            kept = sorted(kept, key=lambda s: s.index)
+            dropped_by(f, kept, dropped)
+            kept = sorted(survivors, key=lambda s: s.index)
     return kept, rejects

@@ -47,8 +47,9 @@ class DecideRecording(beam.DoFn):
         rec = recording_from_row(recs[0]) if recs else Recording(rid, rows[0]["source_uri"], "")
         refs = {r["segment_id"]: r for r in rows}
         segments = [segment_from_row(r) for r in rows]
-        kept, rejects = apply_filters(rec, segments, self.configs, self.registry)
-        by_id = {s.segment_id: s for s in segments}
+        trail: dict[str, Segment] = {}
+        kept, rejects = apply_filters(rec, segments, self.configs, self.registry, trail)
+        by_id = {s.segment_id: s for s in segments} | trail
         decided: set[str] = set()
         for seg in kept:
             decided.add(seg.segment_id)

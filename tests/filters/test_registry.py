@@ -83,3 +83,21 @@ def test_shard_plan_is_sorted_deterministic_and_near_target():
     sizes = [list(plan.values()).count(s) for s in sorted(set(plan.values()))]
     assert all(n == sizes[0] for n in sizes[:-1]) and sizes[-1] <= sizes[0]
     assert assign_shards([], 10) == {}
+
+
+def test_a_drop_keeps_the_evidence_of_earlier_filters():
+    def flag(s, cfg):
+        return s.with_verdict(Verdict("measure", True, "", "", 0.42))
+
+    def drop(s, cfg):
+        return Reject.for_segment(s, Stage.QUALITY, "too_bad", "value 0.42 < 0.5")
+
+    registry = (Filter("measure", (Stage.QUALITY,), "segment", flag, "labels"),
+                Filter("cut", (Stage.QUALITY,), "segment", drop, "labels"))
+    trail: dict = {}
+    kept, rejects = apply_filters(REC, [seg(0)], CurateConfig(), registry, trail)
+    assert not kept and rejects[0].reason == "too_bad"
+    verdicts = trail["r-00000"].verdicts
+    assert [(v.filter, v.passed, v.reason) for v in verdicts] == [
+        ("measure", True, ""), ("cut", False, "too_bad")]
+    assert verdicts[0].value == 0.42
