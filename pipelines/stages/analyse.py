@@ -263,7 +263,8 @@ class MeasureAndCommit(beam.DoFn):
         pack["ids"].append(rid)
         for seg in self._measured(work.segments):
             offset, size = self._add_audio(pack, seg.segment_id, seg.audio)
-            pack["segments"].append((seg, offset, size))
+            # only the thin row waits for the commit: the audio is already in the tar
+            pack["segments"].append((replace(seg, audio=None), offset, size))
         for rej, audio in work.rejects:
             ref = self._add_audio(pack, rej.id, audio) if audio is not None else (0, 0)
             pack["rejects"].append((rej, ref, audio is not None))
