@@ -1,15 +1,20 @@
 """Label quality on real speech (../shared/speech-eval), per language, and pseudo-labeller speed.
 
-Runs the curate pipeline's pure pieces in-process (decode -> VAD segmentation -> batched Whisper
+Runs the curate pipeline's pure pieces in-process (decode -> VAD segmentation -> Whisper
 pseudo-labels with audio LID -> fastText text LID -> label decisions) on every file of the
 speech-eval set, each file treated as a recording with an untimed transcript (its reference),
 and prints Markdown tables:
 
 * per language: LID accuracy (audio, text, combined by the label policy) on clips >= 3 s,
-  pseudo-label WER/CER against the references for each model (segments joined per file) and for
+  pseudo-label WER/CER against the references for each model (``label_recording`` once per file,
+  its segments' labels joined) and for
   faster-whisper's ``transcribe`` on the whole clip, the share of kept segments labelled from
   the source, and kept segments from the non-speech files (must be 0);
-* speed: the batched pseudo-labeller vs ``WhisperModel.transcribe`` file by file, same model and
+* label coverage: the distribution of the share of each segment's VAD speech covered by the
+  pseudo-label's timestamp spans, and how many segments needed a seek past the last timestamp;
+* yield per language: speech seconds in (VAD segments, plus speech too short to segment), kept,
+  and lost by reason;
+* speed: ``label_recording`` per file vs ``WhisperModel.transcribe`` file by file, same model and
   threads, at beam 5 (``transcribe``'s defaults, temperature fallback included) and greedy (both
   beam 1, no fallback), with the WER each reaches.
 
@@ -66,14 +71,15 @@ def load_items(limit: int) -> list[dict]:
 
 def segment_items(items: list[dict]) -> float:
     """VAD-segment every item like the curate pipeline does; returns the seconds it took."""
-    from filters.vad import segment_speech
+    from filters.vad import segment_speech_counted
     from pipelines.config import SegmentConfig
 
     cfg = SegmentConfig()
     t0 = time.perf_counter()
     for it in items:
-        spans = segment_speech(it["samples"], cfg)
+        spans, it["short_s"] = segment_speech_counted(it["samples"], cfg)
         it["spans"] = [s for s in spans if s.duration >= cfg.min_segment_s]
+        it["short_s"] += sum(s.duration for s in spans if s.duration < cfg.min_segment_s)
         it["short_spans"] = len(spans) - len(it["spans"])
     return time.perf_counter() - t0
 
@@ -90,21 +96,19 @@ def hint(item: dict) -> str:
 
 def run_batched(model, items: list[dict], batch_size: int, beam_size: int
                 ) -> tuple[dict, float, float]:
-    """Pseudo-label every span of every item in cross-file batches (the pipeline's way)."""
+    """Pseudo-label every span of every item, one ``label_recording`` call per item (the
+    pipeline's way: each file is a recording; ``batch_size`` bounds its sub-batches)."""
     from pipelines.config import AsrConfig
-    from pipelines.whisper import transcribe_batch
+    from pipelines.whisper import LabelOptions, label_recording
 
-    jobs = [(i, j, it["samples"][int(s.start * SR):int(s.end * SR)])
-            for i, it in enumerate(items) for j, s in enumerate(it["spans"])]
     out: dict = {}
     w0, c0 = time.perf_counter(), time.process_time()
-    for k in range(0, len(jobs), batch_size):
-        chunk = jobs[k:k + batch_size]
-        results = transcribe_batch(model, [a for _i, _j, a in chunk], beam_size,
-                                   groups=[i for i, _j, _a in chunk],
-                                   context_pad_s=AsrConfig.context_pad_s,
-                                   hints=[hint(items[i]) for i, _j, _a in chunk])
-        for (i, j, _a), res in zip(chunk, results, strict=True):
+    for i, it in enumerate(items):
+        segments = [it["samples"][int(s.start * SR):int(s.end * SR)] for s in it["spans"]]
+        options = LabelOptions(beam_size=beam_size, context_pad_s=AsrConfig.context_pad_s,
+                               hint=hint(it), hint_below_prob=AsrConfig.hint_below_prob,
+                               batch_size=batch_size)
+        for j, res in enumerate(label_recording(model, segments, options)):
             out[(i, j)] = res
     return out, time.perf_counter() - w0, time.process_time() - c0
 
@@ -157,6 +161,7 @@ def decide_item(item: dict, idx: int, results: dict, config: LabelConfig,
             audio_language=r.detected_language,
             audio_language_prob=r.detected_prob,
             audio_language_probs=r.language_probs,
+            label_coverage=r.coverage, label_uncovered_s=r.uncovered_s,
             # the pipeline identifies an untimed transcript once per recording (decode stage)
             text_language=item["text_lid"][0], text_language_prob=item["text_lid"][1])
         out = decide_segment(seg, config)
@@ -188,10 +193,10 @@ def file_weighted_error(items: list[dict], texts: list[str]) -> float:
 
 def print_speed(items: list[dict], speed: dict[int, tuple], name: str, threads: int,
                 batch_size: int, speech_s: float, vad_s: float) -> None:
-    """The batched labeller vs ``transcribe`` file by file, at each beam width measured."""
+    """``label_recording`` vs ``transcribe`` file by file, at each beam width measured."""
     n_files = sum(1 for it in items if it["language"])
     print(f"\n## Speed ({name}, {threads} threads, {n_files} speech files, {speech_s:.0f} s; "
-          f"VAD segmentation {vad_s:.1f} s is counted in the batched rows)\n")
+          f"VAD segmentation {vad_s:.1f} s is counted in the label_recording rows)\n")
     print("| labeller | beam | wall s | audio s per core-second | file-weighted WER/CER % |")
     print("|---|---:|---:|---:|---:|")
     ratios = []
@@ -200,13 +205,71 @@ def print_speed(items: list[dict], speed: dict[int, tuple], name: str, threads: 
                  for i, it in enumerate(items)]
         ours, theirs = file_weighted_error(items, texts), file_weighted_error(items, whole)
         wall = bw + vad_s
-        print(f"| batched segments (batch {batch_size}) | {beam} | {wall:.1f} | "
+        print(f"| label_recording per file (batch {batch_size}) | {beam} | {wall:.1f} | "
               f"{speech_s / max(wall * threads, 1e-9):.2f} | {ours:.1f} |")
         print(f"| faster-whisper transcribe, file by file | {beam} | {fw:.1f} | "
               f"{speech_s / max(fw * threads, 1e-9):.2f} | {theirs:.1f} |")
         ratios.append(f"beam {beam}: {fw / max(wall, 1e-9):.2f}x at WER {ours:.1f} vs "
                       f"{theirs:.1f}")
     print("\nspeed-up per core (same threads, wall, VAD included): " + "; ".join(ratios))
+
+
+def print_coverage(items: list[dict], per_model: dict[str, dict]) -> None:
+    """Share of VAD speech covered by the pseudo-label, over the speech files' segments."""
+    import numpy as np
+
+    print("\n## Label coverage (share of a segment's VAD speech inside the pseudo-label's "
+          "timestamp spans; speech files)\n")
+    print("| model | segments | min | p5 | p25 | median | < 0.8 | seeks (passes > 1) | "
+          "uncovered s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, pm in per_model.items():
+        res = [pm["results"][(i, j)] for i, it in enumerate(items) if it["language"]
+               for j in range(len(it["spans"]))]
+        if not res:
+            continue
+        cov = np.array([r.coverage for r in res])
+        p5, p25, p50 = np.percentile(cov, [5, 25, 50])
+        print(f"| {name} | {len(res)} | {cov.min():.2f} | {p5:.2f} | {p25:.2f} | {p50:.2f} | "
+              f"{int(np.sum(cov < 0.8))} | {sum(r.passes > 1 for r in res)} | "
+              f"{sum(r.uncovered_s for r in res):.1f} |")
+
+
+def print_yield(items: list[dict], per_model: dict[str, dict], langs: list[str]) -> None:
+    """Speech seconds in, kept and lost by reason, per language (speech files)."""
+    for name, pm in per_model.items():
+        print(f"\n## Yield ({name}; seconds of speech per language)\n")
+        lost: dict[str, Counter] = defaultdict(Counter)
+        rows = []
+        for lang in langs:
+            seconds_in = kept_s = short_s = 0.0
+            for i, it in enumerate(items):
+                if it["language"] != lang:
+                    continue
+                durations = {f"se{i:03d}-{j:05d}": s.duration for j, s in enumerate(it["spans"])}
+                seconds_in += sum(durations.values()) + it.get("short_s", 0.0)
+                short_s += it.get("short_s", 0.0)
+                kept, rejects = pm["decided"][i]
+                kept_s += sum(s.duration for s in kept)
+                for r in rejects:
+                    lost[lang][r.reason] += durations.get(r.id, 0.0)
+            if short_s:
+                lost[lang]["too_short_to_segment"] += short_s
+            rows.append((lang, seconds_in, kept_s))
+        reasons = sorted({r for c in lost.values() for r in c})
+        print("| language | speech s in | kept s | kept % | " + " | ".join(
+            f"lost: {r}" for r in reasons) + " |")
+        print("|---|---:|---:|---:|" + "---:|" * len(reasons))
+        total_in = total_kept = 0.0
+        for lang, seconds_in, kept_s in rows:
+            total_in += seconds_in
+            total_kept += kept_s
+            print(f"| {lang} | {seconds_in:.1f} | {kept_s:.1f} | "
+                  f"{fmt(kept_s / seconds_in if seconds_in else None)} | " + " | ".join(
+                      f"{lost[lang][r]:.1f}" for r in reasons) + " |")
+        print(f"| all | {total_in:.1f} | {total_kept:.1f} | "
+              f"{fmt(total_kept / total_in if total_in else None)} | " + " | ".join(
+                  f"{sum(lost[lang][r] for lang in lost):.1f}" for r in reasons) + " |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         for beam in beams:
             results, bw, bc = run_batched(model, items, args.batch_size, beam)
             whole, fw, fc = run_file_by_file(model, items, not multi, beam)
-            print(f"model {name} beam {beam}: batched {bw:.1f} s wall / {bc:.1f} s CPU; "
+            print(f"model {name} beam {beam}: label_recording {bw:.1f} s wall / {bc:.1f} s CPU; "
                   f"file by file {fw:.1f} s wall / {fc:.1f} s CPU", flush=True)
             if name == args.speed_model:
                 speed[beam] = (bw, bc, fw, fc, results, whole)
@@ -332,6 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         nseg = sum(len(items[i]["spans"]) for i in non_speech)
         print(f"- {name}: {len(non_speech)} files, {nseg} VAD segments, kept {kept}; "
               f"rejects {dict(reasons)}")
+
+    print_coverage(items, per_model)
+    print_yield(items, per_model, langs)
 
     print("\n## Reject reasons over all files\n")
     for name in args.models:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from filters.agreement import agreement
+from filters.agreement import agreement, max_cer_for
 from filters.hallucination import Flag
 from filters.label_config import LabelConfig
 from filters.text_normalize import normalize
@@ -42,6 +42,7 @@ def choose_label(
     avg_logprob: float | None,
     config: LabelConfig,
     no_speech_prob: float | None = None,
+    label_coverage: float | None = None,
 ) -> LabelChoice:
     """Apply the label policy to one segment's texts, flags and ASR confidence."""
     source = " ".join((source_text or "").split())
@@ -65,13 +66,18 @@ def choose_label(
             return reject(Reason.MACHINE_TRANSCRIPT, "machine-generated translation text")
         return _checked(LabelChoice(source, "translation", "", "English text on "
                                     f"{language} audio", None, None), language, config)
+    incomplete = label_coverage is not None and label_coverage < config.min_label_coverage
     if source and not machine:
         if cer is None:
             return reject(Reason.LABEL_DISAGREEMENT, "no pseudo-label to confirm the source")
-        if cer <= config.max_cer:
-            return _checked(LabelChoice(source, "source", "", f"cer {cer:.3f}", cer, wer),
-                            language, config)
-        return reject(Reason.LABEL_DISAGREEMENT, f"cer {cer:.3f} > {config.max_cer}")
+        max_cer = max_cer_for(language, config)
+        if cer <= max_cer:
+            return _checked(LabelChoice(source, "source", "", f"cer {cer:.3f} <= {max_cer:.2f}",
+                                        cer, wer), language, config)
+        if incomplete:
+            return reject(Reason.LABEL_INCOMPLETE, f"cer {cer:.3f} > {max_cer:.2f} against a "
+                          f"pseudo-label covering {label_coverage:.2f} of the speech")
+        return reject(Reason.LABEL_DISAGREEMENT, f"cer {cer:.3f} > {max_cer:.2f} ({language})")
     why = "machine-generated source" if source else "no source text"
     if not normalize(pseudo, language):
         return reject(Reason.EMPTY_LABEL, f"{why}; empty pseudo-label")
@@ -85,6 +91,9 @@ def choose_label(
     if no_speech_prob is not None and no_speech_prob > config.max_no_speech_prob:
         return reject(Reason.LOW_ASR_CONFIDENCE,
                       f"{why}; no_speech_prob {no_speech_prob:.2f} > {config.max_no_speech_prob}")
+    if incomplete:
+        return reject(Reason.LABEL_INCOMPLETE, f"{why}; the pseudo-label covers "
+                      f"{label_coverage:.2f} < {config.min_label_coverage} of the VAD speech")
     return _checked(LabelChoice(pseudo, "pseudo", "", f"{why}; avg_logprob {avg_logprob:.2f}",
                                 cer, wer), language, config)
 

@@ -70,8 +70,23 @@ class LabelConfig:
     require_language: bool = True  # reject (lid_low_confidence) when no language is confident
     # --- agreement between source text and pseudo-label (filters/agreement.py)
     max_cer: float = 0.25  # source text is used when its CER vs the pseudo-label is at most this
+    # language- and model-aware agreement (filters/agreement.py max_cer_for/max_align_error_for):
+    # max_cer and max_align_error are raised to error_margin x the model's expected error for
+    # the language (EXPECTED_ERROR), never above the ceilings (swapped transcripts score above)
+    asr_model: str = ""  # the pseudo-labelling model ("" = base, the default asr.model)
+    error_margin: float = 2.0
+    max_cer_ceiling: float = 0.6
+    max_align_error_ceiling: float = 0.7
     # --- pseudo-label confidence (filters/label_choice.py)
     min_pseudo_avg_logprob: float = -0.8  # a pseudo-label needs at least this mean log-prob
+    # share of the segment's VAD speech the pseudo-label's timestamps must cover (label_coverage,
+    # pipelines/whisper.py); under it a pseudo-label is label_incomplete, and a source text it
+    # cannot confirm is label_incomplete rather than label_disagreement
+    min_label_coverage: float = 0.8
+    # a transcript of at least transcript_coverage_min_words of which the kept source labels use
+    # less than this share is flagged (transcript_coverage) on the recording's kept segments
+    min_transcript_coverage: float = 0.5
+    transcript_coverage_min_words: int = 20
     # --- machine-generated transcripts (filters/machine_text.py)
     detect_machine_text: bool = True  # treat machine-looking transcripts as missing
     machine_min_chars: int = 60  # shorter transcripts are too short to judge
@@ -109,13 +124,17 @@ class LabelConfig:
                 need(math.isfinite(value), f.name, f"must be a finite number, got {value!r}")
         for name in ("min_audio_language_prob", "min_text_language_prob", "lid_agree_min_prob",
                      "min_translation_audio_prob", "max_no_speech_prob", "hard_no_speech_prob",
-                     "min_unique_word_share", "min_speech_ratio"):
+                     "min_unique_word_share", "min_speech_ratio", "min_label_coverage",
+                     "min_transcript_coverage"):
             value = getattr(self, name)
             need(0.0 <= value <= 1.0, name, f"must be in [0, 1], got {value!r}")
         need(self.min_label_chars >= 0, "min_label_chars", "must be >= 0")
         need(self.max_cer >= 0, "max_cer",
              f"must be >= 0 (a character error rate), got {self.max_cer!r}")
         need(self.max_align_error >= 0, "max_align_error", "must be >= 0")
+        need(self.error_margin >= 0, "error_margin", "must be >= 0")
+        need(self.max_cer_ceiling >= 0, "max_cer_ceiling", "must be >= 0")
+        need(self.max_align_error_ceiling >= 0, "max_align_error_ceiling", "must be >= 0")
         need(self.min_align_matches >= 0, "min_align_matches", "must be >= 0")
         need(self.min_pseudo_avg_logprob <= 0, "min_pseudo_avg_logprob",
              f"must be <= 0 (a mean log-probability), got {self.min_pseudo_avg_logprob!r}")

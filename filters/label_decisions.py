@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from filters.agreement import max_align_error_for
 from filters.alignment import align_transcript
 from filters.hallucination import pseudo_label_flags
 from filters.label_choice import choose_label
@@ -39,7 +40,7 @@ def _choose(seg: Segment, config: LabelConfig, machine: MachineVerdict) -> Segme
                                seg.no_speech_prob, seg.compression_ratio, seg.speech_ratio, config)
     choice = choose_label(seg.source_text, seg.pseudo_label, seg.language, seg.task,
                           machine.machine, flags, seg.avg_logprob, config,
-                          seg.no_speech_prob)
+                          seg.no_speech_prob, seg.label_coverage)
     seg = replace(seg, cer=choice.cer, wer=choice.wer)
     flag_text = "; ".join(f"{f.name}={f.detail}" for f in flags) or "none"
     rejected_for_flags = choice.reason in (Reason.HALLUCINATION, Reason.LOW_ASR_CONFIDENCE)
@@ -150,7 +151,30 @@ def _decide_recording(
             rejects.append(Reject.for_segment(seg, Stage.LID, Reason.LID_MISMATCH, detail))
         else:
             consistent.append(seg)
-    return consistent, rejects
+    return _transcript_coverage(recording, consistent, config), rejects
+
+
+def transcript_coverage(recording: Recording, kept: list[Segment]) -> tuple[int, int]:
+    """(words of the recording's transcript, words of it used by kept source labels)."""
+    text = recording.transcript_text or " ".join(c.text for c in recording.cues)
+    total = len(text.split())
+    used = sum(len(s.text.split()) for s in kept if s.label_source in ("source", "translation"))
+    return total, min(used, total)
+
+
+def _transcript_coverage(recording: Recording, kept: list[Segment],
+                         config: LabelConfig) -> list[Segment]:
+    """Flag (keep, but mark) the kept segments of a recording whose transcript is mostly unused:
+    a 5 MB transcript of which 17 words made it into labels is not this recording's."""
+    total, used = transcript_coverage(recording, kept)
+    if total < max(1, config.transcript_coverage_min_words):
+        return kept
+    share = used / total
+    if share >= config.min_transcript_coverage:
+        return kept
+    detail = f"labels use {used} of the transcript's {total} words ({share:.2f})"
+    return [s.with_verdict(Verdict("label.transcript_coverage", True,
+                                   Reason.TRANSCRIPT_COVERAGE, detail)) for s in kept]
 
 
 def _decide_labels(
@@ -172,7 +196,8 @@ def _decide_labels(
     elif untimed:
         adjacent = [b.index == a.index + 1 for a, b in zip(untimed, untimed[1:], strict=False)]
         slices = align_transcript(transcript, [s.pseudo_label for s in untimed], adjacent,
-                                  config.max_align_error, config.min_align_matches,
+                                  max_align_error_for(untimed[0].language, config),
+                                  config.min_align_matches,
                                   untimed[0].language)
         for seg, piece in zip(untimed, slices, strict=True):
             detail = (f"matches={piece.matches} errors={piece.errors} words={piece.words} "

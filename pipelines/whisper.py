@@ -1,23 +1,54 @@
-"""Batched Whisper pseudo-labelling of short segments with faster-whisper / CTranslate2.
+"""Whisper pseudo-labels for the segments of one recording, with faster-whisper / CTranslate2.
 
-``WhisperModel.transcribe`` works one file at a time and walks it in padded 30 s windows. Our
-segments are already at most 30 s, so three things make a batch cheaper than that:
+``label_recording(model, audios, options)`` labels ALL segments (each <= 30 s) of ONE recording,
+and nothing else: a segment's label (text, scores, detected and pooled language) is a function of
+its recording's segments and the options only. ``batch_size``, the order of the segments, which
+other recordings a worker labels, in-process or multi-process: none changes a bit of the result.
+That rests on three rules, each measured (``benchmarks/batch_invariance.py``):
 
-* **Trimmed encoder context.** Whisper's encoder is ~80 % of the CPU time and its cost grows with
-  the number of input frames (attention quadratically). A 10 s segment does not need 30 s of
-  padding: we keep ``context_pad_s`` seconds of silence after the speech (the model needs some
-  padding to end the transcript cleanly; with none, WER explodes) and drop the rest. On the
-  speech-eval set this is faster *and* no worse in WER than full windows
-  (``benchmarks/quality.py``).
-* **Length buckets.** Segments are sorted by length and encoded in sub-batches of similar length,
-  so a 3 s segment is not padded to the 25 s one beside it.
-* **Language pooled per recording.** Whisper's per-segment language detection is noisy on short or
-  conversational speech (an English earnings call was read as Welsh); the probabilities of all
-  segments of one recording in the batch are summed, weighted by duration, and every segment is
-  decoded in the pooled language. When even the pooled vote is unsure (a 3.7 s Spanish clip read
-  as Malay at p = 0.40) and the caller knows the transcript's language, that language is used.
+* **Nothing is padded to a neighbour.** A segment's encoder input is the segment plus
+  ``context_pad_s`` seconds of silence, in whole seconds (``context_seconds``), a function of
+  its own length. A sub-batch only holds segments with the SAME context, so no segment is padded
+  to the longest one beside it (the old length buckets did, and a neighbour changed the label).
+* **CTranslate2 is batch-invariant for equal-length inputs.** On CPU (int8, as ``load_whisper``
+  loads it; oneDNN, and MKL forced with ``CT2_USE_MKL=1``) ``encode``, ``detect_language`` and
+  ``generate`` return bit-identical outputs for a segment alone, in a batch of 3, 16 or 32, in
+  any position, with 1 or 2 threads (tiny.en and base). So sub-batches are encoded and decoded
+  whole: the fastest variant, and exactly invariant. The kernels are NOT the same across CPU
+  backends or ISAs (oneDNN vs MKL, AVX2 vs AVX: encoder outputs differ by up to ~7), so labels
+  are reproducible on one kind of worker (CPU family, ``CT2_*`` environment, CTranslate2
+  version), not across a mixed fleet. GPUs were not measured.
+* **The language is pooled over the whole recording**, weighted by duration, in a canonical
+  order (the votes are sorted before they are summed, so float addition order does not depend on
+  the order the segments arrive in).
 
-No Beam here: ``pipelines/stages/asr.py`` wraps this in RunInference.
+Why labelling is cheaper than ``WhisperModel.transcribe`` (``benchmarks/throughput.py``):
+
+* **Trimmed encoder context.** The encoder is most of the CPU time and its cost grows with the
+  number of input frames (attention quadratically). A 10 s segment does not need 30 s of
+  padding: ``context_pad_s`` seconds of silence after the speech are enough for the model to end
+  the transcript cleanly (with none, WER explodes). On the speech-eval set this is faster *and* no
+  worse in WER than full windows (``benchmarks/quality.py``).
+* **Batched decoding** of the sub-batches of equal context.
+* **Language pooled per recording.** Whisper's per-segment language detection is noisy on short
+  or conversational speech (an English earnings call was read as Welsh); every segment is decoded
+  in the recording's pooled language. When even the pooled vote is unsure (a 3.7 s Spanish clip
+  read as Malay at p = 0.40) and the caller knows the transcript's language (``hint``), that
+  language is used. Each result also keeps the segment's own distribution.
+
+Memory. A multilingual model without a forced language needs two passes: every segment's
+language must be known before any is decoded. Encoder outputs are cached between the LID pass and
+the decode pass up to ``encoder_cache_mb`` (float32, ``frames x d_model``: ~100 KB per second of
+context for base, ~77 KB for tiny.en, ~256 KB for large); the rest are encoded again. 256 MB holds
+~40 min of base context: a typical recording is encoded once, a 4-hour one (~1.5 GB of base
+encoder output) re-encodes ~80 % of its segments instead of holding gigabytes. Re-encoding every
+segment cost +53 % wall time on a 2-minute recording with base at beam 5
+(``benchmarks/batch_invariance.py --models base --cache-tradeoff``), so ~+40 % for 4 hours.
+Re-encoding is bit-identical, so the bound never changes a result.
+English-only models and a forced language take one pass (encode + decode per sub-batch) and
+cache nothing.
+
+No Beam here: ``pipelines/stages/asr.py`` wraps this.
 """
 
 from __future__ import annotations
@@ -38,8 +69,49 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 MAX_SECONDS = 30
 MAX_SAMPLES = MAX_SECONDS * SAMPLE_RATE
-# A sub-batch is closed when the next segment's context is this much longer than its first one.
-BUCKET_GROWTH = 1.25
+# Floats in AsrResult are rounded to this many decimals (None: raw). Safe: the raw values are
+# bit-identical however the recording is batched, and rounding is a function of them; it is not
+# what makes results reproducible (a value a hair from a rounding boundary would still differ).
+ROUND_DIGITS: int | None = 4
+
+
+@dataclass(frozen=True)
+class LabelOptions:
+    """How ``label_recording`` labels one recording's segments."""
+
+    beam_size: int = 5  # beam width as in Whisper's paper; 1 = greedy
+    language: str = ""  # forced decoding language ("" = detect, pooled over the recording)
+    context_pad_s: float = 5.0  # silence after a segment in the encoder input (0: full 30 s)
+    hint: str = ""  # the recording's transcript language ("" = none)
+    hint_below_prob: float = 0.5  # pooled audio LID under this: decode in the hint's language
+    batch_size: int = 16  # segments per encoder/decoder call: a throughput knob, never a result
+    encoder_cache_mb: float = 256  # encoder outputs kept between the LID and the decode pass
+    lid_top_k: int = 5  # language candidates kept in AsrResult (pooled and own)
+    normalise_level: bool = True  # scale the recording's speech to -20 dBFS before Whisper
+    max_passes: int = 3  # decodes per segment: the first, then seeks past the last timestamp
+    seek_min_speech_s: float = 0.5  # VAD speech left after the last timestamp that seeks on
+    coverage_tolerance_s: float = 0.3  # VAD speech this close to a decoded span counts covered
+    vad_aggressiveness: int = 2  # webrtcvad mode for the coverage measure (on normalised audio)
+
+    def validate(self) -> None:
+        checks = (
+            ("beam_size", self.beam_size >= 1, "must be >= 1"),
+            ("context_pad_s", 0 <= self.context_pad_s <= MAX_SECONDS, "must be in [0, 30]"),
+            ("hint_below_prob", 0 <= self.hint_below_prob <= 1, "must be in [0, 1]"),
+            ("batch_size", self.batch_size >= 1, "must be >= 1"),
+            ("encoder_cache_mb", self.encoder_cache_mb >= 0, "must be >= 0"),
+            ("lid_top_k", self.lid_top_k >= 1, "must be >= 1"),
+            ("max_passes", self.max_passes >= 1, "must be >= 1"),
+            ("seek_min_speech_s", self.seek_min_speech_s > 0, "must be > 0"),
+            ("coverage_tolerance_s", self.coverage_tolerance_s >= 0, "must be >= 0"),
+            ("vad_aggressiveness", self.vad_aggressiveness in (0, 1, 2, 3), "must be 0..3"),
+        )
+        for name, ok, message in checks:
+            if not ok:
+                raise ValueError(f"LabelOptions.{name} {message} (got {getattr(self, name)!r})")
+
+
+Probs = tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -49,9 +121,13 @@ class AsrResult:
     no_speech_prob: float
     compression_ratio: float
     language: str  # the language decoded in ("en" for English-only models)
-    detected_language: str  # pooled audio LID over the recording's clips ("" if not detected)
+    detected_language: str  # pooled audio LID over the recording's segments ("" if not detected)
     detected_prob: float  # its pooled probability (0.0 when not detected)
-    language_probs: tuple[tuple[str, float], ...]  # top pooled candidates ((), if not detected)
+    language_probs: Probs  # top pooled candidates, best first ((), if not detected)
+    own_language_probs: Probs = ()  # this segment's own LID, top candidates ((), if not detected)
+    coverage: float = 1.0  # share of the segment's VAD speech inside decoded timestamp spans
+    uncovered_s: float = 0.0  # seconds of VAD speech no decoded span covers
+    passes: int = 1  # decodes: 1, plus one per seek past the last timestamp
 
 
 def load_whisper(model_dir: str, device: str = "auto", compute_type: str = "auto",
@@ -88,27 +164,63 @@ def context_seconds(n_samples: int, context_pad_s: float) -> int:
     return min(MAX_SECONDS, max(1, math.ceil(n_samples / SAMPLE_RATE + context_pad_s)))
 
 
-def length_buckets(contexts: Sequence[int], max_size: int) -> list[list[int]]:
-    """Indices grouped into sub-batches of similar context length (shortest first)."""
-    order = sorted(range(len(contexts)), key=lambda i: contexts[i])
-    buckets: list[list[int]] = []
-    for i in order:
-        if (buckets and len(buckets[-1]) < max_size
-                and contexts[i] <= contexts[buckets[-1][0]] * BUCKET_GROWTH):
-            buckets[-1].append(i)
-        else:
-            buckets.append([i])
-    return buckets
+def context_batches(contexts: Sequence[int], max_size: int) -> list[list[int]]:
+    """Indices in sub-batches of at most ``max_size`` that share ONE context length.
+
+    Shortest context first, indices ascending within a context. No segment is ever padded to a
+    neighbour, so (CTranslate2 being batch-invariant for equal shapes) how segments are grouped
+    changes no result."""
+    by_context: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(contexts):
+        by_context[c].append(i)
+    return [ids[k:k + max_size] for _c, ids in sorted(by_context.items())
+            for k in range(0, len(ids), max_size)]
+
+
+def _canonical_votes(probs: Iterable[dict[str, float]], weights: Iterable[float]
+                     ) -> list[tuple[Probs, float]]:
+    """Votes sorted by content: summing them gives the same floats in any arrival order."""
+    votes = [(float(w), tuple(sorted(p.items()))) for p, w in zip(probs, weights, strict=True)]
+    return [(p, w) for w, p in sorted(votes)]
+
+
+def pool_recording(probs: Sequence[dict[str, float]], weights: Sequence[float]
+                   ) -> dict[str, float]:
+    """Duration-weighted mean language distribution of one recording's segments (order-free)."""
+    return pool_language_probs(_canonical_votes(probs, weights))
 
 
 def pool_languages(probs: Sequence[dict[str, float]], weights: Sequence[float],
                    groups: Sequence[object]) -> list[dict[str, float]]:
     """Per clip, the weighted mean language distribution of all clips in its group."""
-    votes: dict[object, list[tuple[Iterable[tuple[str, float]], float]]] = defaultdict(list)
-    for p, w, g in zip(probs, weights, groups, strict=True):
-        votes[g].append((p.items(), w))
-    pooled = {g: pool_language_probs(v) for g, v in votes.items()}
+    members: dict[object, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    if len(probs) != len(groups) or len(weights) != len(groups):
+        raise ValueError("probs, weights and groups must have the same length")
+    pooled = {g: pool_recording([probs[i] for i in ids], [weights[i] for i in ids])
+              for g, ids in members.items()}
     return [pooled[g] for g in groups]
+
+
+def recording_gain(clips: Sequence[np.ndarray]) -> float:
+    """One gain for all segments of a recording: their loud frames (95th percentile of 30 ms
+    frame RMS over every segment) to ``filters.vad.LEVEL_TARGET_DBFS``, capped.
+
+    Whisper's log-mel input is not level-invariant (a 1e-10 power floor and a fixed offset), so
+    speech at -70 dBFS decodes worse than at -20. A percentile of the multiset of frames does
+    not depend on the order or batching of the segments. No dynamics guard: the segments are
+    VAD speech already, and digital silence (below the floor) is never boosted."""
+    from filters.vad import LEVEL_FLOOR_DBFS, LEVEL_MAX_GAIN_DB, LEVEL_TARGET_DBFS, frame_levels_db
+
+    db = np.concatenate([frame_levels_db(c) for c in clips]) if clips else np.zeros(0)
+    if len(db) == 0:
+        return 1.0
+    loud = float(np.percentile(db, 95))
+    if loud < LEVEL_FLOOR_DBFS:
+        return 1.0
+    gain_db = min(LEVEL_MAX_GAIN_DB, max(-LEVEL_MAX_GAIN_DB, LEVEL_TARGET_DBFS - loud))
+    return float(10.0 ** (gain_db / 20.0))
 
 
 def _features(model: Any, audio: np.ndarray, seconds: int) -> np.ndarray:
@@ -119,83 +231,326 @@ def _features(model: Any, audio: np.ndarray, seconds: int) -> np.ndarray:
     return model.feature_extractor(padded)[..., :seconds * 100]
 
 
-def _top(probs: dict[str, float], k: int) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted(probs.items(), key=lambda kv: -kv[1])[:k])
+def _top(probs: dict[str, float], k: int) -> Probs:
+    return tuple(sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:k])
 
 
 def decoding_language(pooled: dict[str, float], hint: str, hint_below_prob: float,
                       known: set[str]) -> str:
     """The pooled audio language, or the hint (the transcript's language) when audio is unsure."""
-    best = max(pooled, key=pooled.__getitem__)
+    best = max(sorted(pooled), key=pooled.__getitem__)
     if hint and hint in known and pooled[best] < hint_below_prob:
         return hint
     return best
+
+
+def _round(x: float) -> float:
+    return float(x) if ROUND_DIGITS is None else round(float(x), ROUND_DIGITS)
+
+
+def _rounded(probs: Probs) -> Probs:
+    return tuple((lang, _round(p)) for lang, p in probs)
+
+
+def _encode(model: Any, audios: Sequence[np.ndarray], ids: Sequence[int], seconds: int,
+            to_cpu: bool = False) -> Any:
+    """Encoder output (a StorageView) of the clips ``ids``, all of context ``seconds``."""
+    import ctranslate2
+
+    feats = np.ascontiguousarray(np.stack([_features(model, audios[i], seconds) for i in ids]))
+    return model.model.encode(ctranslate2.StorageView.from_array(feats), to_cpu=to_cpu)
+
+
+class _EncoderCache:
+    """Encoder outputs (float32, one array per segment) kept up to a byte budget."""
+
+    def __init__(self, budget_mb: float):
+        self.budget = int(budget_mb * 1024 * 1024)
+        self.used = 0
+        self.arrays: dict[int, np.ndarray] = {}
+
+    def offer(self, ids: Sequence[int], encoded: Any) -> None:
+        """Keep as many of the batch's outputs as fit (first come, first kept)."""
+        if self.used >= self.budget:
+            return
+        batch = np.asarray(encoded)  # a view of the StorageView's host memory
+        for j, i in enumerate(ids):
+            if self.used + batch[j].nbytes > self.budget:
+                return
+            self.arrays[i] = batch[j].copy()
+            self.used += batch[j].nbytes
+
+    def take(self, i: int) -> np.ndarray | None:
+        arr = self.arrays.pop(i, None)
+        if arr is not None:
+            self.used -= arr.nbytes
+        return arr
+
+
+def _detect_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[int],
+                 batches: Sequence[Sequence[int]], cache: _EncoderCache
+                 ) -> list[dict[str, float]]:
+    """Every segment's own language distribution; encoder outputs offered to the cache."""
+    own: list[dict[str, float]] = [{} for _ in audios]
+    for ids in batches:
+        encoded = _encode(model, audios, ids, contexts[ids[0]], to_cpu=cache.budget > 0)
+        for i, candidates in zip(ids, model.model.detect_language(encoded), strict=True):
+            own[i] = {tok.strip("<|>"): float(p) for tok, p in candidates}
+        if cache.budget > 0:
+            cache.offer(ids, encoded)
+    return own
+
+
+TIME_PRECISION = 0.02  # seconds per Whisper timestamp token
+MAX_INITIAL_TIMESTAMP_INDEX = 50  # the first timestamp is at most 1.0 s (as faster-whisper)
+VAD_FRAME_MS = 30
+
+
+@dataclass(frozen=True)
+class TimedRuns:
+    """One decode's text runs between timestamp tokens (times relative to the decoded clip)."""
+
+    runs: tuple[tuple[float, float, tuple[int, ...]], ...]  # closed: (start, end, text tokens)
+    unfinished: tuple[float, tuple[int, ...]] | None  # trailing text without an end timestamp
+
+
+def timed_runs(tokens: Sequence[int], timestamp_begin: int, eot: int) -> TimedRuns:
+    """Split a timestamped Whisper decode into runs of text tokens and their times.
+
+    ``<|0.00|> a b <|2.40|><|2.40|> c <|4.00|>`` gives (0.0, 2.4, a b) and (2.4, 4.0, c); text
+    after the last timestamp (cut off by ``max_length``, or ended without one) is unfinished,
+    as Whisper's long-form decoding treats it: the next pass seeks to its start."""
+    runs: list[tuple[float, float, tuple[int, ...]]] = []
+    opened, text = 0.0, []
+    for tok in tokens:
+        if tok >= timestamp_begin:
+            t = (tok - timestamp_begin) * TIME_PRECISION
+            if text:
+                runs.append((opened, max(t, opened), tuple(text)))
+                text = []
+            opened = t
+        elif tok < eot:
+            text.append(tok)
+    return TimedRuns(tuple(runs), (opened, tuple(text)) if text else None)
+
+
+def speech_coverage(flags: np.ndarray, spans: Sequence[tuple[float, float]],
+                    tolerance_s: float) -> tuple[float, float]:
+    """(share of VAD speech frames inside ``spans`` widened by ``tolerance_s``, uncovered s).
+
+    A segment without VAD speech is fully covered (1.0, 0.0)."""
+    frame_s = VAD_FRAME_MS / 1000.0
+    total = int(np.sum(flags))
+    if total == 0:
+        return 1.0, 0.0
+    centres = (np.arange(len(flags)) + 0.5) * frame_s
+    inside = np.zeros(len(flags), dtype=bool)
+    for a, b in spans:
+        inside |= (centres >= a - tolerance_s) & (centres <= b + tolerance_s)
+    covered = int(np.sum(flags & inside))
+    return covered / total, (total - covered) * frame_s
+
+
+def _decode_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[int],
+                 batches: Sequence[Sequence[int]], language: str, beam_size: int,
+                 cache: _EncoderCache | None) -> list[tuple[str, list[int], Any]]:
+    """(text, tokens, CTranslate2 result) per segment, all decoded in ``language``."""
+    import ctranslate2
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    tokenizer = _tokenizer(model, language)
+    suppress = list(get_suppressed_tokens(tokenizer, [-1]))
+    prompt = model.get_prompt(tokenizer, previous_tokens=[], without_timestamps=False)
+    out: list[tuple[str, list[int], Any]] = [("", [], None)] * len(audios)
+    if not batches:
+        return out
+    for ids in batches:
+        cached = ({i: cache.take(i) for i in ids} if cache is not None
+                  else dict.fromkeys(ids))
+        missing = [i for i in ids if cached[i] is None]
+        if len(missing) == len(ids):
+            encoded = _encode(model, audios, ids, contexts[ids[0]])
+        else:
+            if missing:
+                fresh = np.array(_encode(model, audios, missing, contexts[ids[0]], True))
+                cached.update(zip(missing, fresh, strict=True))
+            encoded = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(np.stack([cached[i] for i in ids])))
+        results = model.model.generate(
+            encoded, [prompt] * len(ids), beam_size=beam_size, max_length=model.max_length,
+            suppress_blank=True, suppress_tokens=suppress, return_scores=True,
+            return_no_speech_prob=True, sampling_temperature=1.0,
+            max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
+        )
+        for i, res in zip(ids, results, strict=True):
+            tokens = res.sequences_ids[0]
+            out[i] = (tokenizer.decode(tokens).strip(), tokens, res)
+    return out
+
+
+def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequence[int],
+                       batches: Sequence[Sequence[int]], language: str, options: LabelOptions,
+                       cache: _EncoderCache) -> list[tuple[str, float, float, float, float, int]]:
+    """Decode every clip with timestamps; where VAD speech remains after the last timestamp,
+    decode the rest of the clip from there (Whisper's long-form seek), up to ``max_passes``.
+
+    Per clip: (text, avg_logprob, no_speech_prob, coverage, uncovered_s, passes). The clips
+    that seek in a pass, and where, are a function of each clip's own earlier decodes, and the
+    rests are batched by their own context only: batching still changes nothing."""
+    from filters.vad import speech_frames
+
+    tokenizer = _tokenizer(model, language)
+    ts_begin, eot = tokenizer.timestamp_begin, tokenizer.eot
+    flags = [speech_frames(c, options.vad_aggressiveness, VAD_FRAME_MS) for c in clips]
+    frame_s = VAD_FRAME_MS / 1000.0
+    text_tokens: list[list[int]] = [[] for _ in clips]
+    spans: list[list[tuple[float, float]]] = [[] for _ in clips]
+    scores: list[list[tuple[float, int]]] = [[] for _ in clips]  # (avg_logprob, tokens + 1)
+    no_speech = [0.0] * len(clips)
+    passes = [0] * len(clips)
+    pending = [(i, 0) for i in range(len(clips))]  # (clip, seek in samples)
+    for pass_no in range(options.max_passes):
+        if not pending:
+            break
+        if pass_no == 0:
+            decoded = _decode_pass(model, clips, contexts, batches, language,
+                                   options.beam_size, cache)
+            work = [(i, 0, decoded[i]) for i in range(len(clips))]
+        else:
+            rests = [clips[i][seek:] for i, seek in pending]
+            rest_ctx = [context_seconds(len(r), options.context_pad_s) for r in rests]
+            decoded = _decode_pass(model, rests, rest_ctx,
+                                   context_batches(rest_ctx, options.batch_size), language,
+                                   options.beam_size, None)
+            work = [(i, seek, decoded[k]) for k, (i, seek) in enumerate(pending)]
+        last_pass = pass_no == options.max_passes - 1
+        pending = []
+        for i, seek, (_text, tokens, res) in work:
+            passes[i] += 1
+            offset = seek / SAMPLE_RATE
+            clip_end = len(clips[i]) / SAMPLE_RATE
+            parsed = timed_runs(tokens, ts_begin, eot)
+            kept = [(offset + a, min(clip_end, offset + b), toks) for a, b, toks in parsed.runs]
+            decoded_end = kept[-1][1] if kept else offset
+            seek_to = None
+            if parsed.unfinished is not None:
+                start, toks = parsed.unfinished
+                if not last_pass and start > 0:
+                    seek_to = offset + start  # drop the unfinished text, decode it again
+                    decoded_end = offset + start
+                else:  # nothing more to seek: keep it, reaching to the end of the clip
+                    kept.append((offset + start, clip_end, toks))
+                    decoded_end = clip_end
+            n_tokens = sum(len(toks) for _a, _b, toks in kept)
+            if pass_no == 0:
+                no_speech[i] = float(res.no_speech_prob)
+            if res.scores and (n_tokens or pass_no == 0):
+                n = len(tokens)
+                scores[i].append((res.scores[0] * n / (n + 1), n + 1))
+            for a, b, toks in kept:
+                text_tokens[i].extend(toks)
+                spans[i].append((a, b))
+            if seek_to is None and kept:
+                after = int(math.ceil((decoded_end + options.coverage_tolerance_s) / frame_s))
+                if float(np.sum(flags[i][after:])) * frame_s >= options.seek_min_speech_s:
+                    seek_to = decoded_end
+            # progress: a seek must move forward and leave at least a second to decode
+            if (seek_to is not None and not last_pass and seek_to > offset
+                    and clip_end - seek_to >= 1.0):
+                pending.append((i, int(round(seek_to * SAMPLE_RATE))))
+    out = []
+    for i in range(len(clips)):
+        text = tokenizer.decode(text_tokens[i]).strip()
+        weight = sum(w for _s, w in scores[i])
+        avg = sum(s * w for s, w in scores[i]) / weight if weight else 0.0
+        coverage, uncovered = speech_coverage(flags[i], spans[i], options.coverage_tolerance_s)
+        out.append((text, avg, no_speech[i], coverage, uncovered, passes[i]))
+    return out
+
+
+def label_recording(model: Any, audios: Sequence[np.ndarray],
+                    options: LabelOptions = LabelOptions()) -> list[AsrResult]:
+    """Pseudo-label ALL segments of ONE recording (16 kHz float32, each <= 30 s), in order.
+
+    With a multilingual model and no forced language, every segment's language is detected on
+    its encoder output, the distributions are pooled over all segments weighted by duration, and
+    every segment is decoded in the pooled language (or in ``options.hint`` when the pooled
+    probability is below ``options.hint_below_prob``). Each result is a function of ``audios``
+    (as a multiset: their order does not matter) and ``options`` other than ``batch_size`` and
+    ``encoder_cache_mb`` only. Segments longer than 30 s are cut to their first 30 s."""
+    from faster_whisper.transcribe import get_compression_ratio
+
+    options.validate()
+    if not len(audios):
+        return []
+    clips = [np.asarray(a, dtype=np.float32)[:MAX_SAMPLES] for a in audios]
+    if options.normalise_level:  # ASR input only: the caller's audio stays as decoded
+        gain = np.float32(recording_gain(clips))
+        clips = [c * gain for c in clips]
+    contexts = [context_seconds(len(c), options.context_pad_s) for c in clips]
+    batches = context_batches(contexts, options.batch_size)
+    multilingual = model.model.is_multilingual
+    no_lid: Probs = ()
+    if multilingual and not options.language:
+        cache = _EncoderCache(options.encoder_cache_mb)
+        own = _detect_pass(model, clips, contexts, batches, cache)
+        pooled = pool_recording(own, [max(len(c), 1) for c in clips])
+        language = decoding_language(pooled, options.hint, options.hint_below_prob, set(own[0]))
+        pooled_top = _rounded(_top(pooled, options.lid_top_k))
+        own_top = [_rounded(_top(p, options.lid_top_k)) for p in own]
+    else:
+        cache = _EncoderCache(0)
+        language = options.language if multilingual else "en"
+        pooled_top, own_top = no_lid, [no_lid] * len(clips)
+    decoded = _decode_with_seeks(model, clips, contexts, batches, language, options, cache)
+    results = []
+    for (text, avg_logprob, no_speech_prob, coverage, uncovered, passes), own_probs in zip(
+            decoded, own_top, strict=True):
+        results.append(AsrResult(
+            text=text,
+            avg_logprob=_round(avg_logprob),
+            no_speech_prob=_round(no_speech_prob),
+            compression_ratio=_round(get_compression_ratio(text)) if text else 0.0,
+            language=language,
+            detected_language=pooled_top[0][0] if pooled_top else "",
+            detected_prob=pooled_top[0][1] if pooled_top else 0.0,
+            language_probs=pooled_top,
+            own_language_probs=own_probs,
+            coverage=_round(coverage),
+            uncovered_s=_round(uncovered),
+            passes=passes,
+        ))
+    return results
 
 
 def transcribe_batch(model: Any, audios: Sequence[np.ndarray], beam_size: int = 5,
                      language: str = "", lid_top_k: int = 5,
                      groups: Sequence[object] | None = None,
                      context_pad_s: float = 5.0, hints: Sequence[str] | None = None,
-                     hint_below_prob: float = 0.5) -> list[AsrResult]:
-    """Pseudo-label a batch of <= 30 s clips (16 kHz float32), one result per clip.
+                     hint_below_prob: float = 0.5,
+                     normalise_level: bool = True) -> list[AsrResult]:
+    """Compatibility wrapper: ``label_recording`` once per group of ``groups``.
 
-    ``groups`` names each clip's recording: language detection is pooled within a group (each
-    clip is its own group when omitted). ``language`` forces the decoding language; ``hints``
-    (per clip, "" for none) are used when the pooled audio LID is below ``hint_below_prob``."""
-    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
-
-    if not audios:
-        return []
-    groups = list(groups) if groups is not None else list(range(len(audios)))
-    contexts = [context_seconds(min(len(a), MAX_SAMPLES), context_pad_s) for a in audios]
-    buckets = length_buckets(contexts, len(audios))
-    multilingual = model.model.is_multilingual
-    detect = multilingual and not language
-    encoded: list[Any] = []
-    own: list[dict[str, float]] = [{} for _ in audios]
-    for bucket in buckets:
-        seconds = max(contexts[i] for i in bucket)
-        feats = np.stack([_features(model, audios[i], seconds) for i in bucket])
-        out = model.encode(feats)
-        encoded.append(out)
-        if detect:
-            for i, candidates in zip(bucket, model.model.detect_language(out), strict=True):
-                own[i] = {tok.strip("<|>"): float(p) for tok, p in candidates}
-    if detect:
-        pooled = pool_languages(own, [min(len(a), MAX_SAMPLES) for a in audios], groups)
-        known = set(own[0])
-        languages = [decoding_language(p, h, hint_below_prob, known)
-                     for p, h in zip(pooled, hints or [""] * len(audios), strict=True)]
-    else:
-        pooled = [{} for _ in audios]
-        languages = [language if multilingual else "en"] * len(audios)
-    tokenizers = {lang: _tokenizer(model, lang) for lang in set(languages)}
-    suppress = get_suppressed_tokens(next(iter(tokenizers.values())), [-1])
-    texts: list[tuple[str, list[int], Any]] = [("", [], None)] * len(audios)
-    for bucket, enc in zip(buckets, encoded, strict=True):
-        prompts = [model.get_prompt(tokenizers[languages[i]], previous_tokens=[],
-                                    without_timestamps=True) for i in bucket]
-        results = model.model.generate(
-            enc, prompts, beam_size=beam_size, max_length=model.max_length,
-            suppress_blank=True, suppress_tokens=suppress, return_scores=True,
-            return_no_speech_prob=True, sampling_temperature=1.0,
-        )
-        for i, res in zip(bucket, results, strict=True):
-            tokens = res.sequences_ids[0]
-            texts[i] = (tokenizers[languages[i]].decode(tokens).strip(), tokens, res)
-    out_results = []
-    for i, (text, tokens, res) in enumerate(texts):
-        seq_len = len(tokens)
-        avg_logprob = float(res.scores[0] * seq_len / (seq_len + 1)) if res.scores else 0.0
-        top = _top(pooled[i], lid_top_k)
-        out_results.append(AsrResult(
-            text=text,
-            avg_logprob=avg_logprob,
-            no_speech_prob=float(res.no_speech_prob),
-            compression_ratio=float(get_compression_ratio(text)) if text else 0.0,
-            language=languages[i],
-            detected_language=top[0][0] if top else "",
-            detected_prob=top[0][1] if top else 0.0,
-            language_probs=top,
-        ))
-    return out_results
+    Kept for callers that still batch segments across recordings (``pipelines/stages/asr.py``).
+    Each group is labelled as if it were a whole recording, so its language is pooled over the
+    clips of the group in THIS call only: only a caller that passes all of a recording's
+    segments together gets reproducible labels. A group's hint is its first non-empty one."""
+    n = len(audios)
+    groups = list(groups) if groups is not None else list(range(n))
+    hints = list(hints) if hints is not None else [""] * n
+    if len(groups) != n or len(hints) != n:
+        raise ValueError("groups and hints need one entry per clip")
+    members: dict[object, list[int]] = defaultdict(list)
+    for i, g in enumerate(groups):
+        members[g].append(i)
+    out: list[AsrResult | None] = [None] * n
+    for ids in members.values():
+        options = LabelOptions(beam_size=beam_size, language=language,
+                               context_pad_s=context_pad_s,
+                               hint=next((hints[i] for i in ids if hints[i]), ""),
+                               hint_below_prob=hint_below_prob, lid_top_k=lid_top_k,
+                               normalise_level=normalise_level)
+        for i, res in zip(ids, label_recording(model, [audios[i] for i in ids], options),
+                          strict=True):
+            out[i] = res
+    return [r for r in out if r is not None]

@@ -91,6 +91,8 @@ SEGMENT_SCHEMA = pa.schema(
         ("silence_ratio", pa.float64()),
         ("peak_dbfs", pa.float64()),
         ("quality_tier", pa.string()),
+        ("label_coverage", pa.float64()),
+        ("label_uncovered_s", pa.float64()),
     ]
 )
 

@@ -98,6 +98,9 @@ class Reason(StrEnum):
     NONSPEECH_ANNOTATION = "nonspeech_annotation"
     FOREIGN_SCRIPT = "foreign_script"
     QUALITY_FAILED = "quality_failed"
+    # labels (issue 10): a pseudo-label that leaves VAD speech of its segment uncovered
+    LABEL_INCOMPLETE = "label_incomplete"
+    TRANSCRIPT_COVERAGE = "transcript_coverage"  # a flag: the transcript is mostly unused
 
 
 class RejectError(ValueError):

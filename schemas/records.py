@@ -146,6 +146,10 @@ class Segment:
     silence_ratio: float | None = None  # share of digitally silent 25 ms frames
     peak_dbfs: float | None = None  # sample peak in dBFS
     quality_tier: str = ""  # "high" | "medium" | "low" for kept segments ("" when not judged)
+    # label coverage (pipelines/whisper.py): share of the segment's VAD speech inside the
+    # pseudo-label's decoded timestamp spans, and the seconds of VAD speech left uncovered
+    label_coverage: float | None = None
+    label_uncovered_s: float | None = None
 
     @property
     def duration(self) -> float:

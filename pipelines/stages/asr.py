@@ -83,7 +83,9 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
                     compression_ratio=round(r.compression_ratio, 4),
                     audio_language=r.detected_language,
                     audio_language_prob=round(r.detected_prob, 4),
-                    audio_language_probs=_rounded(r.language_probs))
+                    audio_language_probs=_rounded(r.language_probs),
+                    label_coverage=round(r.coverage, 4),
+                    label_uncovered_s=round(r.uncovered_s, 4))
             for s, r in zip(work.segments, results, strict=True)
         ]
 

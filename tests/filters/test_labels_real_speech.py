@@ -154,3 +154,67 @@ def test_untimed_transcript_aligns_to_real_pseudo_labels():
     other = rows["mfa/cold_corpus3.wav"]["transcript"]
     wrong = align_transcript(other, [s.pseudo_label for s in segs[:3]])
     assert all(s.text is None for s in wrong)
+
+
+# ---- weak languages (issue 10, part 3): language- and model-aware agreement --------------------
+
+WEAK_LANGUAGE_CLIPS = ("es", "de", "fr", "it", "pt", "sv", "ja", "zh")
+
+
+@lru_cache(maxsize=1)
+def base_labels() -> dict[str, tuple[str, str, str, float]]:
+    """file -> (language, reference transcript, base's greedy pseudo-label) for the
+    multilingual read-speech clips of speech-eval (decoded in the transcript's language when
+    the audio is unsure, as the pipeline's hint does)."""
+    from pipelines.models import resolve_model
+    from pipelines.whisper import LabelOptions, label_recording, load_whisper
+
+    try:
+        model = load_whisper(str(resolve_model("base")), "cpu", "int8", 2)
+    except Exception as exc:  # noqa: BLE001 - the model package is optional
+        pytest.skip(f"Whisper base not available: {exc}")
+    out = {}
+    for row in manifest():
+        if row["language"] in WEAK_LANGUAGE_CLIPS and row["category"].startswith("speech") \
+                and row["transcript"]:
+            audio = load(speech_eval() / row["file"])[: 30 * 16_000]
+            (res,) = label_recording(model, [audio],
+                                     LabelOptions(beam_size=1, hint=row["language"]))
+            out[row["file"]] = (row["language"], row["transcript"], res.text,
+                                 res.compression_ratio)
+    return out
+
+
+def test_correct_transcripts_in_weak_languages_are_kept_and_swapped_ones_rejected():
+    from filters.label_choice import choose_label
+    from schemas.reasons import Reason
+
+    config = LabelConfig()  # asr_model "" = base
+    labels = base_labels()
+    # a greedy repetition loop is the hallucination filter's (compression ratio), whatever the
+    # transcript; agreement is judged on the other clips
+    looping = [f for f, v in labels.items() if v[3] > config.max_compression_ratio]
+    assert len(looping) <= 1, looping
+    labels = {f: v for f, v in labels.items() if f not in looping}
+    by_language: dict[str, list[str]] = {}
+    for f, (lang, _ref, _hyp, _cr) in labels.items():
+        by_language.setdefault(lang, []).append(f)
+    kept, swapped_rejected, swaps = [], 0, 0
+    for lang, files in by_language.items():
+        for i, f in enumerate(files):
+            _lang, ref, hyp, _cr = labels[f]
+            true = choose_label(ref, hyp, lang, "transcribe", False, [], -0.3, config, 0.01)
+            kept.append((f, true.label_source, true.detail))
+            if len(files) < 2:
+                continue
+            other = labels[files[(i + 1) % len(files)]][1]
+            swap = choose_label(other, hyp, lang, "transcribe", False, [], -0.3, config, 0.01)
+            swaps += 1
+            swapped_rejected += swap.reason == Reason.LABEL_DISAGREEMENT
+            assert swap.reason == Reason.LABEL_DISAGREEMENT, (f, lang, swap.detail)
+    # known gap, not a threshold: base writes "Testar 1, 2, 3, ..." for Swedish number words
+    # (CER 0.81: the normaliser expands digits only in English)
+    digits = "mfa/se10x016-08071999-1334_u0016002.wav"
+    dropped = [k for k in kept if k[1] != "source" and k[0] != digits]
+    assert not dropped, dropped
+    assert swaps >= 10 and swapped_rejected == swaps
