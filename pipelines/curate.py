@@ -143,6 +143,9 @@ def _with_model(config: RunConfig, asr_model: str | None) -> RunConfig:
     if asr_model:
         config = replace(config, curate=replace(config.curate, asr=replace(
             config.curate.asr, model=asr_model)))
+    cur = config.curate  # the label thresholds follow the model's expected error per language
+    config = replace(config, curate=replace(cur, labels=replace(cur.labels,
+                                                                asr_model=cur.asr.model)))
     return assume_english_for_english_only_asr(config)
 
 
