@@ -129,6 +129,8 @@ class LabelConfig:
             value = getattr(self, name)
             need(0.0 <= value <= 1.0, name, f"must be in [0, 1], got {value!r}")
         need(self.min_label_chars >= 0, "min_label_chars", "must be >= 0")
+        need(0 <= self.transcript_coverage_min_words <= 1_000_000,
+             "transcript_coverage_min_words", "must be in [0, 1000000]")
         need(self.max_cer >= 0, "max_cer",
              f"must be >= 0 (a character error rate), got {self.max_cer!r}")
         need(self.max_align_error >= 0, "max_align_error", "must be >= 0")
