@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import math
 import re
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from filters.config_checks import checker, need_finite_floats
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
 
@@ -113,15 +114,8 @@ class LabelConfig:
 
     def validate(self, where: str) -> None:
         """Raise ValueError naming ``where.field`` for the first out-of-range value."""
-
-        def need(cond: bool, name: str, msg: str) -> None:
-            if not cond:
-                raise ValueError(f"{where}.{name}: {msg}")
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float):
-                need(math.isfinite(value), f.name, f"must be a finite number, got {value!r}")
+        need = checker(where)
+        need_finite_floats(self, need)
         for name in ("min_audio_language_prob", "min_text_language_prob", "lid_agree_min_prob",
                      "min_translation_audio_prob", "max_no_speech_prob", "hard_no_speech_prob",
                      "min_unique_word_share", "min_speech_ratio", "min_label_coverage",

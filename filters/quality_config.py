@@ -8,9 +8,10 @@ A threshold of 0 (or the documented neutral value) disables its check.
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from filters.config_checks import checker, need_finite_floats
 
 MODES = ("drop", "flag", "off")
 ANNOTATION_ACTIONS = ("strip", "drop", "keep")
@@ -76,15 +77,8 @@ class QualityConfig:
 
     def validate(self, where: str) -> None:
         """Raise ValueError naming ``where.field`` for the first out-of-range value."""
-
-        def need(cond: bool, name: str, msg: str) -> None:
-            if not cond:
-                raise ValueError(f"{where}.{name}: {msg}")
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float):
-                need(math.isfinite(value), f.name, f"must be a finite number, got {value!r}")
+        need = checker(where)
+        need_finite_floats(self, need)
         need(self.mode in MODES, "mode", f"must be one of {', '.join(MODES)}; got {self.mode!r}")
         for i, name in enumerate(self.flag_checks):
             need(name in CHECKS, f"flag_checks[{i}]",

@@ -8,24 +8,20 @@ import io
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 import soundfile as sf
-
-from tests.pipelines.train.curated_run import build_curated_run
 
 pytestmark = pytest.mark.slow  # builds a real curated run (espeak-ng, tiny.en) once a session
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, espeak_available) -> Path:
-    return build_curated_run(tmp_path_factory.getbasetemp() / "curated-run")
+def run_dir(curated_run) -> Path:
+    return curated_run
 
 
 @pytest.fixture(scope="module")
-def rows(run_dir):
-    frame = pl.read_parquet(run_dir / "manifest/segments.parquet")
-    return {r["segment_id"]: r for r in frame.iter_rows(named=True)}
+def rows(curated_rows):
+    return curated_rows
 
 
 def shard_urls(run_dir: Path) -> list[str]:

@@ -18,20 +18,18 @@ import soundfile as sf
 import yaml
 
 from pipelines.export import add_export_parser, brace_pattern, export_run, nemo_entry
-from tests.pipelines.train.curated_run import build_curated_run
 
 pytestmark = pytest.mark.slow  # builds a real curated run (espeak-ng, tiny.en) once a session
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, espeak_available) -> Path:
-    return build_curated_run(tmp_path_factory.getbasetemp() / "curated-run")
+def run_dir(curated_run) -> Path:
+    return curated_run
 
 
 @pytest.fixture(scope="module")
-def rows(run_dir):
-    frame = pl.read_parquet(run_dir / "manifest/segments.parquet")
-    return {r["segment_id"]: r for r in frame.iter_rows(named=True)}
+def rows(curated_rows):
+    return curated_rows
 
 
 def shard_audio(run_dir: Path) -> dict[str, np.ndarray]:

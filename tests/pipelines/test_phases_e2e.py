@@ -214,8 +214,9 @@ def test_new_sources_are_analysed_alone(corpus, baseline, tmp_path):
     run(config, grown)
     stats = json.loads((grown / "stats.json").read_text())["analysis"]
     assert stats == {"listed": before + 1, "reused": before, "analysed": 1}
-    segments = pl.read_parquet(grown / "manifest/segments.parquet")
-    assert "late" in set(segments["source_name"])
+    plan = pl.read_parquet(grown / "plan/segments.parquet")
+    assert "late" in set(plan["source_name"])  # decided with the rest (kept or with a reason)
+    assert set(plan["source_name"]) == {"talks", "late"}
 
 
 def test_verify_accepts_a_real_run_and_catches_a_flipped_byte(baseline, tmp_path):

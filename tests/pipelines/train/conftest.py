@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from curated_run import build_curated_run
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory, espeak_available) -> Path:
-    return build_curated_run(tmp_path_factory.getbasetemp() / "curated-run")
+def run_dir(curated_run) -> Path:
+    """The session's curated run (tests/pipelines/conftest.py), shared with the export tests."""
+    return curated_run
 
 
 def micro_dims(path: Path, window_s: float) -> Path:
