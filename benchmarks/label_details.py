@@ -32,25 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from speech_eval_common import labeller_version, speech_eval_dir  # noqa: E402
+
 SR = 16_000
 # faster-whisper transcribe() defaults
 COMPRESSION_RATIO_THRESHOLD = 2.4
 LOG_PROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
-
-
-def labeller_version() -> str:
-    """Which labeller produced the figures: a hash of ``pipelines/whisper.py`` (it changes
-    often; the WERs here are a function of it)."""
-    import hashlib
-
-    data = (REPO / "pipelines" / "whisper.py").read_bytes()
-    return f"pipelines/whisper.py sha256 {hashlib.sha256(data).hexdigest()[:12]}"
-
-
-def speech_eval_dir() -> Path | None:
-    path = Path(os.environ.get("SPEECH_EVAL_DIR") or REPO.parent / "shared" / "speech-eval")
-    return path if (path / "MANIFEST.tsv").is_file() else None
 
 
 def clip(text: str, limit: int = 100) -> str:
