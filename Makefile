@@ -37,6 +37,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	# openai-whisper without triton (CPU never uses it); its real deps are in pyproject.toml.
 	$(BIN)/pip install -q --no-deps openai-whisper==20250625 silero-vad==6.2.3
+	# resemblyzer (speaker-verification EER in benchmarks/privacy.py) without its deps: it would
+	# install webrtcvad over webrtcvad-wheels' module of the same name.
+	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
 	touch $(STAMP)
 
 demo: setup
