@@ -57,6 +57,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out shards.json to evaluate on (greedy WER/CER per language)")
     p.add_argument("--holdout-shards", type=int, default=None,
                    help="hold out the last N training shards for evaluation")
+    p.add_argument("--tier-weight", action="append", default=None, metavar="TIER=P",
+                   help="keep-probability for a quality tier (high, medium, low) from the "
+                        "manifest, e.g. --tier-weight low=0.25; repeatable; unnamed tiers: 1")
     p.add_argument("--max-steps", type=int, default=None, help="optimiser steps (10000)")
     p.add_argument("--stop-at-step", type=int, default=None,
                    help="end this invocation at this step (rerun to resume)")
@@ -110,7 +113,26 @@ def config_from_args(args: argparse.Namespace) -> Any:
     sections.setdefault("data", {})["shards"] = list(args.shards)
     if args.eval_shards:
         sections.setdefault("eval", {})["shards"] = list(args.eval_shards)
+    if getattr(args, "tier_weight", None):
+        sections.setdefault("data", {})["tier_weights"] = tier_weights(args.tier_weight)
     return train_config(mapping, **sections)
+
+
+def tier_weights(pairs: Sequence[str]) -> dict[str, float]:
+    """``["low=0.25", "medium=0.5"]`` -> ``{"low": 0.25, "medium": 0.5}`` (checked later)."""
+    from pipelines.config_base import ConfigError
+
+    weights: dict[str, float] = {}
+    for pair in pairs:
+        tier, sep, value = pair.partition("=")
+        try:
+            weights[tier.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--tier-weight {pair!r}: expected TIER=PROBABILITY, "
+                              "e.g. low=0.25")
+    return weights
 
 
 def run_from_args(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ PACK_MODES = ("none", "recording", "language")
 SCHEDULES = ("linear", "cosine")
 PRECISIONS = ("auto", "bf16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
+QUALITY_TIERS = ("high", "medium", "low")  # filters/quality.py quality_tier
 SAMPLE_RATE = 16_000
 HOP = 160  # samples per mel frame (whisper.audio.HOP_LENGTH)
 
@@ -61,6 +62,9 @@ class DataConfig:
     prefetch_factor: int = 2  # batches each worker prepares ahead
     language_temperature: float = 1.0  # 1: natural mix; T > 1 samples language l with
     #                                    probability proportional to hours_l ** (1/T)
+    tier_weights: dict[str, float] = field(default_factory=dict)  # keep-probability per
+    #   quality tier from the manifest's quality_tier (e.g. {high: 1, medium: 1, low: 0.25});
+    #   a tier not named (and segments without a tier) is kept whole
     seed: int = 0  # seeds shard order, shuffling, packing choices and targets
 
     def validate(self, where: str) -> None:
@@ -82,6 +86,14 @@ class DataConfig:
         check(self.prefetch_factor >= 1, f"{where}.prefetch_factor", "must be >= 1")
         check(self.language_temperature >= 1.0, f"{where}.language_temperature",
               "must be >= 1 (1 keeps the natural mix; larger flattens it)")
+        for tier, weight in self.tier_weights.items():
+            check(tier in QUALITY_TIERS, f"{where}.tier_weights.{tier}",
+                  f"unknown tier; expected one of {', '.join(QUALITY_TIERS)}")
+            check(isinstance(weight, int | float) and not isinstance(weight, bool)
+                  and 0.0 <= weight <= 1.0, f"{where}.tier_weights.{tier}",
+                  f"must be a keep-probability in [0, 1]; got {weight!r}")
+        check(not self.tier_weights or max(self.tier_weights.values()) > 0,
+              f"{where}.tier_weights", "at least one tier must have a weight above 0")
 
     @property
     def window_samples(self) -> int:

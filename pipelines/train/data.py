@@ -112,6 +112,16 @@ def language_acceptance(hours: dict[str, float], temperature: float) -> dict[str
     return {lang: r / top for lang, r in ratio.items()}
 
 
+def keep_tier(weights: dict[str, float], tier: Any, seed: int, epoch: int, key: str) -> bool:
+    """Whether a segment of quality ``tier`` is sampled this epoch (``data.tier_weights``).
+
+    Decided per segment, not per recording: a recording's segments can have different tiers. The
+    draw changes with the epoch, so a down-weighted tier contributes different segments each time.
+    """
+    weight = weights.get(str(tier or ""), 1.0)
+    return weight >= 1.0 or _unit(seed, "tier", epoch, key) < weight
+
+
 def _unit(*parts: Any) -> float:
     """A reproducible number in [0, 1) from the parts (same on every machine and worker)."""
     return zlib.crc32("\x1f".join(map(str, parts)).encode()) / 2**32
@@ -220,6 +230,9 @@ class WindowStream:
                 continue
             keep = self.acceptance.get(language, 1.0)
             if keep < 1.0 and _unit(data.seed, "lang", epoch, recording) >= keep:
+                continue
+            if not keep_tier(data.tier_weights, meta.get("quality_tier"), data.seed, epoch,
+                             sample["__key__"]):
                 continue
             yield SegmentRef.from_meta(sample["__key__"], meta, audio=sample["flac"],
                                        epoch=epoch)

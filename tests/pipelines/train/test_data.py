@@ -14,6 +14,7 @@ from pipelines.train.config import train_config
 from pipelines.train.data import (
     WindowStream,
     batches_before,
+    keep_tier,
     language_acceptance,
     language_hours,
     non_speech,
@@ -86,6 +87,34 @@ def test_language_sampling_follows_the_temperature(run_dir):
     assert keep["de"] == 1.0 and keep["en"] == pytest.approx(1 / 3)
     sampled = {lang: hours[lang] * keep[lang] for lang in hours}
     assert sampled["de"] / sum(sampled.values()) == pytest.approx(0.25)
+
+
+def test_tier_weights_sample_segments_by_their_manifest_tier(run_dir, tmp_path):
+    segments = pl.read_parquet(run_dir / "manifest/segments.parquet")
+    tier = dict(zip(segments["segment_id"], segments["quality_tier"], strict=True))
+    dropped = segments["quality_tier"][0]  # a tier the run really has
+    others = {t: 1.0 for t in ("high", "medium", "low") if t != dropped}
+    stream = stream_for(run_dir, tmp_path, tier_weights={dropped: 0.0, **others})
+    for epoch in (0, 1):
+        keys = epoch_keys(stream, epoch, 0, 1)
+        assert keys == [k for k in epoch_keys(stream_for(run_dir, tmp_path), epoch, 0, 1)
+                        if tier[k] != dropped]
+    # a fractional weight keeps about that share of a tier's segments, different ones per epoch
+    draws = [keep_tier({"low": 0.25}, "low", 0, epoch, f"seg-{i}")
+             for epoch in range(4) for i in range(500)]
+    assert sum(draws) / len(draws) == pytest.approx(0.25, abs=0.03)
+    assert draws[:500] != draws[500:1000]
+    assert all(keep_tier({"low": 0.25}, t, 0, 0, "k") for t in ("high", "", None))
+
+
+@pytest.mark.parametrize("weights, field", [
+    ({"gold": 1.0}, "tier_weights.gold"), ({"low": 1.5}, "tier_weights.low"),
+    ({"low": 0.0, "high": 0.0}, "tier_weights")])
+def test_bad_tier_weights_fail_naming_the_field(run_dir, tmp_path, weights, field):
+    from pipelines.config_base import ConfigError
+
+    with pytest.raises(ConfigError, match=f"train.data.{field}"):
+        stream_for(run_dir, tmp_path, tier_weights=weights)
 
 
 def test_generated_non_speech_is_reproducible_and_quiet_enough():

@@ -93,15 +93,21 @@ def test_the_train_subcommand_parses_into_a_config_and_dispatches(tmp_path, caps
     add_train_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["train", "--shards", str(shards), "--out", str(tmp_path / "o"),
                               "--config", str(yaml_file), "--batch-size", "4", "--model",
-                              "base", "--spec-augment", "--max-steps", "7"])
+                              "base", "--spec-augment", "--max-steps", "7",
+                              "--tier-weight", "low=0.25", "--tier-weight", "medium=0.5"])
     assert args.func is run_from_args
     config = config_from_args(args)
     assert (config.optim.lr, config.optim.grad_accum, config.data.batch_size) == (5e-4, 4, 4)
     assert (config.model.name, config.augment.spec_augment, config.loop.max_steps) == \
         ("base", True, 7)
+    assert config.data.tier_weights == {"low": 0.25, "medium": 0.5}
     bad = parser.parse_args(["train", "--shards", str(shards), "--out", "o", "--lr", "-1"])
     assert bad.func(bad) == 2
     assert "train.optim.lr: must be > 0" in capsys.readouterr().err
+    bad = parser.parse_args(["train", "--shards", str(shards), "--out", "o",
+                             "--tier-weight", "low"])
+    assert bad.func(bad) == 2
+    assert "--tier-weight 'low': expected TIER=PROBABILITY" in capsys.readouterr().err
 
 
 def test_training_flops_grow_with_model_and_tokens():
