@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from filters.anonymise import anonymise_filter
 from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
 from filters.quality import decide_quality
@@ -45,6 +46,9 @@ REGISTRY: tuple[Filter, ...] = (
            enabled=lambda cfg: bool(cfg.allowed_languages)),
     Filter("quality", (Stage.QUALITY,), "segment", decide_quality, "quality",
            enabled=lambda cfg: cfg.mode != "off"),
+    # last: only what every other filter kept gets a voice α (it never drops)
+    Filter("anonymise", (Stage.PII,), "recording", anonymise_filter, "anonymise",
+           enabled=lambda cfg: cfg.enabled),
 )
 
 

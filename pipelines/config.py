@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from filters.anonymise_config import AnonymiseConfig
 from filters.label_config import LabelConfig, language_problem
 from filters.quality_config import QualityConfig
 from pipelines.config_base import ConfigError, build
@@ -188,6 +189,7 @@ class CurateConfig:
     labels: LabelConfig = field(default_factory=LabelConfig)  # label policy (filters/label_config)
     quality: QualityConfig = field(default_factory=QualityConfig)  # filters/quality_config.py
     shards: ShardConfig = field(default_factory=ShardConfig)
+    anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)  # voices (publish)
 
 
 @dataclass(frozen=True)

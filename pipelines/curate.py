@@ -226,6 +226,8 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
         if row["keep"]:
             seg = {name: row.get(name) for name in SEGMENT_SCHEMA.names}
             seg.update(shard=shard_name(row["shard_index"]), key=row["segment_id"])
+            if not config.curate.anonymise.publish_alpha:
+                seg["anonymise_alpha"] = None
             segments.append(seg)
     shardlist = [{"url": f"../shards/{s['shard']}", "nsamples": s["nsamples"],
                   "filesize": s["filesize"], "md5sum": s["md5sum"]} for s in shard_rows]
@@ -248,10 +250,12 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
     t0 = time.monotonic()
     reject_refs = store.all_rows(analysis_dir, "rejects", owner)
     drops = [{"id": r["segment_id"], "reason": r["reject_reason"], "audio_pack": r["audio_pack"],
-              "audio_offset": r["audio_offset"], "audio_bytes": r["audio_bytes"]}
+              "audio_offset": r["audio_offset"], "audio_bytes": r["audio_bytes"],
+              "recording_id": r["recording_id"], "source_name": r["source_name"]}
              for r in plan if not r["keep"]]
     shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
-                             config.curate.shards.flac_compression, beam_args)
+                             config.curate.shards.flac_compression, beam_args,
+                             config.curate.anonymise)
     stats = finish_run(out, config, analysis_dir, owner, inputs, plan, shard_rows, run_info,
                        registry)
     phase_s["publish"] = round(time.monotonic() - t0, 2)

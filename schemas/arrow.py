@@ -93,6 +93,7 @@ SEGMENT_SCHEMA = pa.schema(
         ("quality_tier", pa.string()),
         ("label_coverage", pa.float64()),
         ("label_uncovered_s", pa.float64()),
+        ("anonymise_alpha", pa.float64()),
     ]
 )
 

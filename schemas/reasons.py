@@ -101,6 +101,9 @@ class Reason(StrEnum):
     # labels (issue 10): a pseudo-label that leaves VAD speech of its segment uncovered
     LABEL_INCOMPLETE = "label_incomplete"
     TRANSCRIPT_COVERAGE = "transcript_coverage"  # a flag: the transcript is mostly unused
+    # voice anonymisation (filters/anonymise.py): choosing a voice's α failed, so the segment is
+    # not published un-anonymised
+    ANONYMISE_FAILED = "anonymise_failed"
 
 
 class RejectError(ValueError):

@@ -150,6 +150,9 @@ class Segment:
     # pseudo-label's decoded timestamp spans, and the seconds of VAD speech left uncovered
     label_coverage: float | None = None
     label_uncovered_s: float | None = None
+    # voice anonymisation (filters/anonymise.py): the McAdams α decide chose for this segment's
+    # voice and publish applied (None: not anonymised)
+    anonymise_alpha: float | None = None
 
     @property
     def duration(self) -> float:

@@ -14,6 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from filters.anonymise_config import AnonymiseConfig, alpha_for, voice_key
 from filters.shards import write_tar
 from pipelines import io as sio
 from schemas.analysis import audio_ref
@@ -21,6 +22,7 @@ from schemas.arrow import SEGMENT_SCHEMA
 from schemas.keys import shard_name
 
 SAMPLE_FIELDS = [n for n in SEGMENT_SCHEMA.names if n != "shard"]
+REJECT_SAMPLE_COMPRESSION = 5  # FLAC level of re-encoded reject samples (for listening only)
 
 
 def read_audio(analysis_dir: str, row: dict[str, Any]) -> bytes:
@@ -32,29 +34,43 @@ def read_audio(analysis_dir: str, row: dict[str, Any]) -> bytes:
     return data
 
 
-def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int) -> bytes:
-    if not edits:
+def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int,
+                 alpha: float | None = None) -> bytes:
+    """The published audio: the plan's edits, then (``alpha`` given) the voice anonymised, then
+    the edits once more. Editing first keeps edited speech out of the anonymiser's frames;
+    editing again keeps a muted span exactly silent (a warped frame overlapping it would ring
+    into it) and a bleep the exact tone."""
+    if not edits and alpha is None:
         return flac
     from filters.audio import decode_flac, encode_flac
     from filters.audio_edits import apply_edits
 
-    samples = apply_edits(decode_flac(flac), [(e["start"], e["end"], e["action"]) for e in edits])
+    spans = [(e["start"], e["end"], e["action"]) for e in edits]
+    samples = apply_edits(decode_flac(flac), spans)
+    if alpha is not None:
+        from filters.anonymise import anonymise
+
+        samples = apply_edits(anonymise(samples, alpha), spans)
     return encode_flac(samples, compression)
 
 
-def sample_metadata(row: dict[str, Any]) -> dict[str, Any]:
+def sample_metadata(row: dict[str, Any], publish_alpha: bool = True) -> dict[str, Any]:
     meta = {name: row.get(name) for name in SAMPLE_FIELDS}
     meta["key"] = row["segment_id"]
+    if not publish_alpha:
+        meta["anonymise_alpha"] = None
     return meta
 
 
 class WriteShard(beam.DoFn):
     """(shard index, plan rows) -> one row describing the written shard (size, md5, keys)."""
 
-    def __init__(self, analysis_dir: str, shards_dir: str, flac_compression: int):
+    def __init__(self, analysis_dir: str, shards_dir: str, flac_compression: int,
+                 anonymise: AnonymiseConfig | None = None):
         self.analysis_dir = analysis_dir
         self.shards_dir = shards_dir
         self.flac_compression = flac_compression
+        self.anonymise = anonymise or AnonymiseConfig()
 
     def process(self, element):
         index, rows = element
@@ -65,8 +81,8 @@ class WriteShard(beam.DoFn):
         fs.makedirs(posixpath.dirname(path), exist_ok=True)
         samples = ((r["segment_id"],
                     edited_audio(read_audio(self.analysis_dir, r), r.get("audio_edits") or [],
-                                 self.flac_compression),
-                    sample_metadata(r)) for r in rows)
+                                 self.flac_compression, r.get("anonymise_alpha")),
+                    sample_metadata(r, self.anonymise.publish_alpha)) for r in rows)
         with fs.open(tmp, "wb") as fh:
             info = write_tar(fh, samples)
         fs.mv(tmp, path)
@@ -78,12 +94,18 @@ class WriteShard(beam.DoFn):
 class WriteRejectSamples(beam.DoFn):
     """(reason, [(id, audio ref row)]) -> RUN/samples/rejected/<reason>/<id>.flac for listening."""
 
-    def __init__(self, analysis_dir: str, samples_dir: str):
+    def __init__(self, analysis_dir: str, samples_dir: str,
+                 anonymise: AnonymiseConfig | None = None):
         self.analysis_dir = analysis_dir
         self.samples_dir = samples_dir
+        self.anonymise = anonymise or AnonymiseConfig()
 
     def process(self, element):
         reason, picks = element
         for reject_id, ref in picks:
+            audio = read_audio(self.analysis_dir, ref)
+            if self.anonymise.enabled:  # a reject's voice is as private as a kept one's
+                alpha = alpha_for(voice_key(ref, self.anonymise), self.anonymise)
+                audio = edited_audio(audio, [], REJECT_SAMPLE_COMPRESSION, alpha)
             sio.write_bytes_atomic(sio.join(self.samples_dir, reason, f"{reject_id}.flac"),
-                                   read_audio(self.analysis_dir, ref))
+                                   audio)
