@@ -99,13 +99,15 @@ def encode(samples: np.ndarray, path: Path, codec: str) -> None:
     codec_name, rate, fmt = {
         "mp3": ("libmp3lame", 16000, "mp3"), "ogg": ("libopus", 48000, "ogg"),
         "opus": ("libopus", 48000, "ogg"), "m4a": ("aac", 16000, "mp4"),
-        "webm": ("libopus", 48000, "webm"),
+        "webm": ("libopus", 48000, "webm"), "opus16k": ("libopus", 48000, "ogg"),
     }[codec]
     if rate != SAMPLE_RATE:
         samples = _upsample(samples, rate)
     pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
     with av.open(str(path), "w", format=fmt) as out:
         stream = out.add_stream(codec_name, rate=rate, layout="mono")
+        if codec == "opus16k":  # a low-bitrate re-encode (the copy the dedup stage must find)
+            stream.bit_rate = 16_000
         frame_len = 960 if codec_name == "libopus" else 1024
         for i in range(0, len(pcm), frame_len):
             chunk = pcm[i:i + frame_len]
@@ -157,17 +159,153 @@ def synthesise(item: DemoItem) -> tuple[np.ndarray, list[tuple[float, float, str
     return np.concatenate(parts), cues
 
 
-def make_demo_corpus(directory: Path, items: tuple[DemoItem, ...] = ITEMS) -> list[Path]:
-    """Write the demo corpus into ``directory``; returns the audio files written."""
+SPONSOR = "This show is supported by Acme Cloud, the storage service for your recordings."
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One demo case with a known outcome: the stage that acts on it and what it does."""
+
+    stem: str  # audio file stem in the corpus (or the URL path for crawl cases)
+    stage: str  # the funnel stage that decides it
+    outcome: str  # "kept", or the reason code of the drop
+    what: str  # one line for the newcomer: what the case shows
+    segment_text: str = ""  # for segment cases: a phrase of the segment concerned ("" = all)
+
+
+# Episodes added to ITEMS for the demo: each plants one case for one stage.
+PLANTED_ITEMS = (
+    DemoItem("en_tech", "en-gb-x-rp", "en", (
+        SPONSOR,
+        "Today we look at how a microphone turns sound into numbers.",
+        "Each number is one sample of the air pressure.",
+    ), "wav", "vtt"),
+    DemoItem("en_garden", "en-gb-scotland", "en", (
+        SPONSOR,
+        "Tomatoes need at least six hours of sun every day.",
+        "Water them early in the morning, before it gets hot.",
+    ), "flac", "srt"),
+    DemoItem("en_contact", "en-us", "en", (
+        "Thanks for listening to the show, and see you next week.",
+        "You can call John Smith on five five five, one two three, four five six seven.",
+        "Or write to john dot smith at example dot com.",
+    ), "wav", "txt"),
+    DemoItem("en_quiet", "en-029", "en", (
+        "This episode was recorded far away from the microphone.",
+        "It is very quiet, but every word is clear.",
+    ), "flac", "vtt"),
+    DemoItem("en_clipped", "en-gb-x-gbclan", "en", (
+        "The volume of this episode was turned up far too much.",
+        "All of its loudest sounds are cut off flat.",
+    ), "mp3", "txt"),
+    DemoItem("en_noisy", "en-us", "en", (
+        "This episode was recorded next to a very loud fan.",
+        "You can hear it behind every word.",
+    ), "wav", "txt"),
+    DemoItem("es_mercado", "es", "es", (
+        "El mercado abre todos los sábados por la mañana.",
+        "Allí venden fruta, verduras y pan recién hecho.",
+    ), "ogg", "txt"),
+)
+# Transcripts written as a person would type them, where that differs from what is spoken.
+WRITTEN = {
+    "en_contact": (
+        "Thanks for listening to the show, and see you next week.",
+        "You can call John Smith on 555-123-4567.",
+        "Or write to john.smith@example.com.",
+    ),
+}
+# The English text published beside the Spanish audio of es_mercado: a real translation.
+TRANSLATIONS = {
+    "es_mercado": "The market opens every Saturday morning. "
+                  "There they sell fruit, vegetables and freshly made bread.",
+}
+QUIET_PEAK_DBFS = -45.0  # en_quiet's level: a far microphone (the loudest item peaks near -3)
+CLIP_GAIN = 4.0  # en_clipped: amplified 4 times, then clipped at full scale (~4% of samples)
+NOISE_SNR_DB = 10.0  # en_noisy: white noise 10 dB below the speech (DNSMOS OVRL ~1.8)
+
+PLANTED = (
+    Planted("members/", "crawl", "robots_disallowed",
+            "robots.txt disallows /members/: never fetched"),
+    Planted("partners/", "crawl", "opted_out",
+            "the site owner opted /partners/ out (crawl.opt_out): never fetched"),
+    Planted("media/mirror/", "crawl", "duplicate",
+            "the same episode under a second URL: fetched once"),
+    Planted("corrupt", "decode", "decode_error", "bytes that are not audio"),
+    Planted("music_no_speech", "segment", "no_speech", "music without speech: no segment"),
+    Planted("en_news_lowbitrate", "dedup", "near_duplicate_audio",
+            "en_news re-encoded at 16 kbit/s under another name: one copy kept"),
+    Planted("en_lecture_trimmed", "dedup", "near_duplicate_audio",
+            "en_lecture with its first seconds cut: contained in the original"),
+    Planted("en_garden", "dedup", "repeated_text",
+            "the sponsor read again by another voice (dedup.max_text_copies: 1)", "Acme Cloud"),
+    Planted("en_tech", "dedup", "kept",
+            "the first copy of the sponsor read is kept", "Acme Cloud"),
+    Planted("en_contact", "privacy", "kept",
+            "a spoken phone number, e-mail and name: placeholders in the text, audio muted",
+            "John"),
+    Planted("en_clipped", "quality", "clipping", "amplified 4 times: its peaks clipped flat"),
+    Planted("en_noisy", "quality", "low_dnsmos", "loud fan noise, 10 dB below the voice"),
+    Planted("en_quiet", "quality", "kept", "45 dB below full scale, clean: kept whole"),
+    Planted("es_mercado", "label", "kept",
+            "Spanish audio with an English text: kept as a translation pair (task translate)"),
+)
+
+
+def _scale_to_peak(samples: np.ndarray, peak_dbfs: float) -> np.ndarray:
+    peak = float(np.max(np.abs(samples))) or 1.0
+    return (samples * (10 ** (peak_dbfs / 20) / peak)).astype(np.float32)
+
+
+def _with_noise(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    speech_rms = float(np.sqrt(np.mean(samples[np.abs(samples) > 1e-3] ** 2)))
+    noise = rng.standard_normal(len(samples)).astype(np.float32)
+    noise *= speech_rms / 10 ** (snr_db / 20)
+    mixed = samples + noise
+    return (mixed / max(1.0, float(np.max(np.abs(mixed))) / 0.9)).astype(np.float32)
+
+
+def _planted_audio(item: DemoItem, audio: np.ndarray) -> np.ndarray:
+    if item.stem == "en_quiet":
+        return _scale_to_peak(audio, QUIET_PEAK_DBFS)
+    if item.stem == "en_clipped":
+        return np.clip(audio * CLIP_GAIN, -1.0, 1.0).astype(np.float32)
+    if item.stem == "en_noisy":
+        return _with_noise(audio, NOISE_SNR_DB, seed=7)
+    return audio
+
+
+def make_demo_corpus(directory: Path, items: tuple[DemoItem, ...] = ITEMS,
+                     planted: bool = False) -> list[Path]:
+    """Write the demo corpus into ``directory``; returns the audio files written.
+
+    With ``planted``, also the cases of :data:`PLANTED`: extra episodes, a re-encoded and a
+    trimmed copy of two episodes, and an English translation beside a Spanish episode.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for item in items:
+    spoken: dict[str, np.ndarray] = {}
+    for item in items + (PLANTED_ITEMS if planted else ()):
         audio, cues = synthesise(item)
+        audio = _planted_audio(item, audio)
+        spoken[item.stem] = audio
         path = directory / f"{item.stem}.{item.codec}"
         encode(audio, path, item.codec)
-        if item.transcript:
+        if item.stem in TRANSLATIONS:
+            (directory / f"{item.stem}.txt").write_text(TRANSLATIONS[item.stem] + "\n",
+                                                        encoding="utf-8")
+        elif item.transcript:
+            if item.stem in WRITTEN:
+                cues = [(a, b, text) for (a, b, _), text in zip(cues, WRITTEN[item.stem],
+                                                                 strict=True)]
             write_transcript(directory / f"{item.stem}.{item.transcript}", item.transcript, cues)
         written.append(path)
+    if planted:  # copies without transcripts: only the audio says they are the same episode
+        encode(spoken["en_news"], directory / "en_news_lowbitrate.opus", "opus16k")
+        trimmed = spoken["en_lecture"][int(2.5 * SAMPLE_RATE):]
+        encode(trimmed, directory / "en_lecture_trimmed.wav", "wav")
+        written += [directory / "en_news_lowbitrate.opus", directory / "en_lecture_trimmed.wav"]
     rng = np.random.default_rng(0)
     t = np.arange(int(8 * SAMPLE_RATE)) / SAMPLE_RATE
     chords = sum(0.15 * np.sin(2 * np.pi * f * t) for f in (220.0, 277.2, 329.6))

@@ -8,7 +8,9 @@
   bytes under a second URL) and one members-only episode;
 - ``/index.html`` — links to one page per other episode (``<audio>`` + ``<track>`` captions, or a
   download link next to a plain-text transcript), to the feed, and to a members-only page;
-- ``/robots.txt`` — disallows ``/members/``, so those two items end as ``robots_disallowed``.
+- ``/robots.txt`` — disallows ``/members/``, so those two items end as ``robots_disallowed``;
+- ``/partners/...`` — an episode page and its audio whose owner opted out: the demo's
+  ``crawl.opt_out`` lists the prefix, so both end as ``opted_out`` without being fetched.
 
 ``serve_demo_site(corpus)`` serves it on 127.0.0.1 for the duration of a ``with`` block.
 """
@@ -95,6 +97,11 @@ def build_site(corpus: Path) -> dict[str, Page]:
             f'<html><body><audio src="/members/{first.name}"></audio></body></html>'.encode(),
             "text/html")
         page_links.append('<li><a href="/members/bonus.html">bonus (members)</a></li>')
+        routes[f"/partners/{first.name}"] = routes[f"/media/{first.name}"]
+        routes["/partners/interview.html"] = Page(
+            f'<html><body><audio src="/partners/{first.name}"></audio></body></html>'.encode(),
+            "text/html")
+        page_links.append('<li><a href="/partners/interview.html">partner interview</a></li>')
     routes["/feed.xml"] = Page((
         '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
         'xmlns:podcast="https://podcastindex.org/namespace/1.0" '
@@ -130,4 +137,5 @@ def demo_sources_yaml(base_url: str) -> str:
         f"  - name: demo-site\n    type: html\n    url: {base_url}/index.html\n    depth: 1\n"
         "    allow_networks: [127.0.0.0/8]\n    licence: CC0-1.0\n"
         "crawl:\n  delay_s: 0.05\n  deadline_s: 60\n"
+        f"  opt_out: [{base_url}/partners/]  # the owner of these pages asked not to be crawled\n"
     )

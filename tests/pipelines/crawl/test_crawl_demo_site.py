@@ -58,3 +58,4 @@ def test_demo_site_is_crawled_into_a_catalog(tmp_path):
     assert ("media/mirror/en_a.flac", "duplicate") in reasons
     assert ("members/en_a.flac", "robots_disallowed") in reasons
     assert ("members/bonus.html", "robots_disallowed") in reasons
+    assert ("partners/interview.html", "opted_out") in reasons
