@@ -142,3 +142,11 @@ def test_bad_config_fails_naming_the_field(section, field):
     with pytest.raises(ConfigError, match=rf"curate\.anonymise\.{field}"):
         parse_config({"sources": [{"type": "local", "path": "."}],
                       "curate": {"anonymise": section}})
+
+
+def test_publish_alpha_false_keeps_alpha_out_of_the_shard_json():
+    from pipelines.stages.publish import sample_metadata
+
+    row = {"segment_id": "r-00000", "anonymise_alpha": 0.81}
+    assert sample_metadata(row)["anonymise_alpha"] == 0.81
+    assert sample_metadata(row, publish_alpha=False)["anonymise_alpha"] is None

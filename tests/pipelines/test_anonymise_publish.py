@@ -1,7 +1,7 @@
 """Voice anonymisation end to end: ``refilter`` of the session's real curated run (espeak-ng,
 tiny.en) with ``curate.anonymise.enabled`` publishes every kept segment with its recording's α in
-the plan, the manifest and the shard JSON, audio that differs from the plain run's at the same
-loudness, and the same α and the same bytes when refiltered again."""
+the plan, the manifest and the shard JSON, and audio that differs from the plain run's at the
+same loudness; deciding again chooses the same α and publishing that plan writes the same bytes."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ import soundfile as sf
 import yaml
 
 from filters.anonymise_config import AnonymiseConfig, alpha_for
+from pipelines import analysis_store as store
 from pipelines.config import load_config
 from pipelines.curate import run_refilter
+from pipelines.decide import run_decide
+from pipelines.stages.publish import WriteShard
 
 pytestmark = pytest.mark.slow  # builds the session's curated run (espeak-ng, tiny.en) if needed
 
@@ -36,25 +39,29 @@ def shard_samples(run: Path) -> dict[str, tuple[np.ndarray, dict]]:
 
 
 @pytest.fixture(scope="module")
-def anonymised(curated_run, tmp_path_factory) -> tuple[Path, Path]:
-    """Two refilters of the curated run with anonymisation on (the second replays the first)."""
+def config_path(curated_run, tmp_path_factory) -> Path:
+    """The curated run's config with anonymisation on."""
     config = yaml.safe_load((curated_run.parent / "sources.yaml").read_text())
     config["curate"]["anonymise"] = {"enabled": True}
     root = tmp_path_factory.mktemp("anonymised")
+    (root / "audio").symlink_to(curated_run.parent / "audio")
     path = root / "sources.yaml"
     path.write_text(yaml.safe_dump(config))
-    (root / "audio").symlink_to(curated_run.parent / "audio")
-    runs = (root / "a", root / "b")
-    for out in runs:
-        run_refilter(str(curated_run), load_config(path), str(out), [], "tiny.en")
-    return runs
+    return path
+
+
+@pytest.fixture(scope="module")
+def anonymised(curated_run, config_path) -> Path:
+    out = config_path.parent / "run"
+    run_refilter(str(curated_run), load_config(config_path), str(out), [], "tiny.en")
+    return out
 
 
 def test_shards_carry_anonymised_audio_and_each_recordings_alpha(curated_run, anonymised):
-    plain, anon = shard_samples(curated_run), shard_samples(anonymised[0])
+    plain, anon = shard_samples(curated_run), shard_samples(anonymised)
     assert plain and set(anon) == set(plain)
-    manifest = pl.read_parquet(anonymised[0] / "manifest/segments.parquet")
-    plan = pl.read_parquet(anonymised[0] / "plan/segments.parquet").filter(pl.col("keep"))
+    manifest = pl.read_parquet(anonymised / "manifest/segments.parquet")
+    plan = pl.read_parquet(anonymised / "plan/segments.parquet").filter(pl.col("keep"))
     cfg = AnonymiseConfig(enabled=True)
     for row in manifest.iter_rows(named=True):
         alpha = alpha_for(f"recording:{row['recording_id']}", cfg)
@@ -72,9 +79,22 @@ def test_shards_carry_anonymised_audio_and_each_recordings_alpha(curated_run, an
     assert plain_manifest["anonymise_alpha"].is_null().all()
 
 
-def test_refilter_replays_the_same_alpha_and_audio(anonymised):
-    first, second = (shard_samples(run) for run in anonymised)
-    assert set(first) == set(second)
-    for key, (audio, meta) in first.items():
-        assert meta["anonymise_alpha"] == second[key][1]["anonymise_alpha"]
-        assert np.array_equal(audio, second[key][0]), key
+def test_deciding_again_replays_the_alpha_and_the_audio(curated_run, config_path, anonymised,
+                                                        tmp_path):
+    """decide once more (what refilter runs) -> the same α per segment; publishing that plan's
+    shards -> byte-identical tars (same md5 as the refiltered run's shard index)."""
+    config = load_config(config_path)
+    analysis = str(curated_run / "analysis")
+    plan = run_decide(config, str(tmp_path), analysis, store.owners(analysis), [])
+    kept = [r for r in plan if r["keep"]]
+    published = pl.read_parquet(anonymised / "manifest/segments.parquet")
+    assert {r["segment_id"]: r["anonymise_alpha"] for r in kept} == dict(
+        zip(published["segment_id"], published["anonymise_alpha"], strict=True))
+    index = json.loads((anonymised / "manifest/shards.json").read_text())
+    md5 = {Path(s["url"]).name: s["md5sum"] for s in index["shardlist"]}
+    writer = WriteShard(analysis, str(tmp_path / "shards"), config.curate.shards.flac_compression,
+                        config.curate.anonymise)
+    shards = sorted({r["shard_index"] for r in kept})
+    rewritten = [next(writer.process((i, [r for r in kept if r["shard_index"] == i])))
+                 for i in shards]
+    assert {row["shard"]: row["md5sum"] for row in rewritten} == md5
