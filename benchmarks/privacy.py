@@ -40,7 +40,7 @@ WER: every English speech clip (reference transcripts) through the pipeline's la
 (``benchmarks/quality.py``'s VAD segmentation and batched ``label_recording``, tiny.en by
 default), original and anonymised with its recording's α; corpus WER with the Whisper normaliser.
 
-Usage: nice -n 10 .venv/bin/python benchmarks/privacy.py [--model tiny.en] [--chunks 4]
+Usage: nice -n 10 .venv/bin/python benchmarks/privacy.py [--model tiny.en] [--chunks 3]
        [--chunk-s 4] [--bootstrap 1000] [--no-wer]
 """
 
@@ -162,7 +162,7 @@ def bootstrap_interval(scores, target, spk_a, spk_b, speakers, n_boot: int,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="tiny.en", help="pseudo-labeller for the WER")
-    ap.add_argument("--chunks", type=int, default=4, help="utterances per clip at most")
+    ap.add_argument("--chunks", type=int, default=3, help="utterances per clip at most")
     ap.add_argument("--chunk-s", type=float, default=4.0, help="utterance length (s)")
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--fixed-alpha", type=float, default=0.8)
@@ -173,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     base = speech_eval_dir()
     if base is None:
         sys.exit("speech-eval not found (set SPEECH_EVAL_DIR or use ../shared/speech-eval)")
+    import torch
     from resemblyzer import VoiceEncoder
 
+    torch.set_num_threads(1)  # a small LSTM: extra threads only contend on a shared machine
     t0 = time.perf_counter()
     rows = manifest_rows(base)
     utts = utterances(rows, base, args.chunks, args.chunk_s)

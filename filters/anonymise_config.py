@@ -63,3 +63,14 @@ def voice_key(row: dict, config: AnonymiseConfig) -> str:
     if config.alpha_per == "source":
         return f"source:{row.get('source_name') or ''}"
     return f"recording:{row.get('recording_id') or ''}"
+
+
+def anonymise_stats(segments: list[dict], config: AnonymiseConfig) -> dict:
+    """What ``stats.json`` (and the report's Privacy section) says about anonymisation."""
+    alphas = [s["anonymise_alpha"] for s in segments if s.get("anonymise_alpha") is not None]
+    return {"enabled": config.enabled, "method": "mcadams (VoicePrivacy B2)",
+            "alpha_range": [config.alpha_min, config.alpha_max], "alpha_per": config.alpha_per,
+            "alpha_published": config.publish_alpha, "segments": len(alphas),
+            "voices": len({voice_key(s, config) for s in segments
+                           if s.get("anonymise_alpha") is not None}),
+            "alpha_mean": round(sum(alphas) / len(alphas), 4) if alphas else None}

@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from filters.anonymise_config import anonymise_stats
 from filters.registry import REGISTRY, Filter, funnel_stages
 from pipelines import analysis_store as store
 from pipelines import io as sio
@@ -222,6 +223,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
          for r in (*inputs.listing_rejects, *inputs.crawl_rejects, *analysis_rejects,
                    *plan_drops)], REJECT_KEY)
     segments = []
+    plan_kept = [row for row in plan if row["keep"]]
     for row in plan:
         if row["keep"]:
             seg = {name: row.get(name) for name in SEGMENT_SCHEMA.names}
@@ -235,6 +237,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
     stats = compute_stats(decoded, segments, rejects, shardlist, run_info,
                           funnel_stages(registry, config.curate))
     stats["accounting"] = books
+    stats["anonymise"] = anonymise_stats(plan_kept, config.curate.anonymise)
     stats["speech_lost"] = {"short_regions_s": round(sum(r["short_speech_s"] or 0.0
                                                          for r in decoded), 3)}
     write_manifests(out, segments, rejects, shardlist, stats)

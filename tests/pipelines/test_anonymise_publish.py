@@ -77,6 +77,10 @@ def test_shards_carry_anonymised_audio_and_each_recordings_alpha(curated_run, an
         assert 0.97 < rms < 1.03, key  # at the same loudness (FLAC rounding aside)
     plain_manifest = pl.read_parquet(curated_run / "manifest/segments.parquet")
     assert plain_manifest["anonymise_alpha"].is_null().all()
+    stats = json.loads((anonymised / "stats.json").read_text())["anonymise"]
+    assert stats["enabled"] and stats["segments"] == manifest.height
+    assert stats["voices"] == manifest["recording_id"].n_unique()
+    assert json.loads((curated_run / "stats.json").read_text())["anonymise"]["segments"] == 0
 
 
 def test_deciding_again_replays_the_alpha_and_the_audio(curated_run, config_path, anonymised,
