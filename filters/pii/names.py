@@ -128,12 +128,45 @@ def _trim_name(text: str, start: int, end: int) -> Span | None:
     return (words[0][0], words[-1][1]) if words else None
 
 
+# Words right before or after a name that say it is a person's. STRONG context also turns an
+# entity the model labelled as an organisation or place into a person ("we interviewed
+# Lakshmi", tagged ORG); WEAK context only promotes a capitalised word no entity claimed.
+_KIN = (r"colleague|friend|sister|brother|wife|husband|son|daughter|mother|father|mum|mom|dad|"
+        r"boss|manager|partner|neighbou?r|uncle|aunt|cousin|teacher|grandma|grandpa|nephew|niece")
+_STRONG_BEFORE = re.compile(
+    r"(?i:\b(?:my name is|my name's|name is|i'm|i am|this is|call me|named|called|meet|met|"
+    r"interviewed|ask(?:ed)? for|asked|told|tell|thanks|thank you|dear|hi|hello|hey|"
+    r"(?:say )?hello to|it to|this to|them to|guest(?: today)? is|host is|mr\.?|mrs\.?|ms\.?|"
+    r"dr\.?|prof\.?|professor|" + _KIN + r"),?\s+)$")
+_WEAK_BEFORE = re.compile(r"(?i:\b(?:with|by|according to|from|and|to|ask|invite|invited|"
+                          r"phoned|emailed|texted|visit(?:ed)?|married)\s+)$")
+_STRONG_AFTER = re.compile(r"^(?:\s+(?i:is my|was my|and i\b|speaking|here\b|(?:is|was) (?:a|an|"
+                           r"the|my|our) (?:" + _KIN + r")))")
+_WEAK_AFTER = re.compile(r"^(?:['’]s\b|\s+(?i:said|says|told|asked|called|wrote|"
+                         r"will\b|who\b|thinks|thought|agreed|replied|explained|mentioned|"
+                         r"emailed|texted|phoned|joined|left|works|worked|lives|lived|is\b|was\b|"
+                         r"and\b))")
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """"strong", "weak" or "" person context around ``text[start:end]``."""
+    before, after = text[max(0, start - 40):start], text[end:end + 40]
+    if _STRONG_BEFORE.search(before) or _STRONG_AFTER.search(after):
+        return "strong"
+    if _WEAK_BEFORE.search(before) or _WEAK_AFTER.search(after):
+        return "weak"
+    return ""
+
+
 class SpacyNames:
     """A spaCy pipeline's person entities, plus runs of two or more capitalised words that the
     model left outside every entity ("Élodie Girard and I went": the small model tags no
     entity there, and a capitalised pair no model claims as a place or an organisation is a
-    name far more often than not in speech transcripts). Only ``tok2vec`` and ``ner`` run (the
-    tagger, parser and lemmatiser are excluded: they cost time and do not change entities)."""
+    name far more often than not in speech transcripts), single capitalised words with a
+    person context ("Layla called", "my sister Zeynep"), and organisation/place entities with
+    a strong person context (the small model labels many non-European names ORG or GPE).
+    Only ``tok2vec`` and ``ner`` run (the tagger, parser and lemmatiser are excluded: they
+    cost time and do not change entities)."""
 
     def __init__(self, model: str, label: str = "PERSON") -> None:
         self.model = model
@@ -154,18 +187,37 @@ class SpacyNames:
         for e in doc.ents:
             if e.label_ == self.label:
                 span = _trim_name(text, e.start_char, e.end_char)
-                if span:
+                # one capitalised word opening a sentence is no evidence by itself ("Ping
+                # 10.0.0.1", tagged PERSON): it needs a person context
+                if span and (len(e) > 1 or not _sentence_start(text, span[0])
+                             or _context(text, *span)):
                     out.append(span)
-        claimed = {t.i for e in doc.ents if e.label_ in _OTHER_ENTITIES for t in e}
+        claimed: set[int] = set()
+        for e in doc.ents:
+            if e.label_ not in _OTHER_ENTITIES:
+                continue
+            if all(_name_word(t.text) for t in e) and \
+                    _context(text, e.start_char, e.end_char) == "strong":
+                out.append((e.start_char, e.end_char))  # a person the model took for an org
+            claimed.update(t.i for t in e)
         run: list[Any] = []
         for tok in [*doc, None]:
             if tok is not None and tok.i not in claimed and _name_word(tok.text):
                 run.append(tok)
                 continue
-            if len(run) >= 2:
-                out.append((run[0].idx, run[-1].idx + len(run[-1].text)))
+            if run:
+                start, end = run[0].idx, run[-1].idx + len(run[-1].text)
+                if len(run) >= 2 or _context(text, start, end):
+                    out.append((start, end))
             run = []
         return out
+
+
+_FILLER = re.compile(r"(?:^|[.!?]\s+)(?:(?:um|uh|so|okay|well|yeah|right|oh)[,.]?\s+)*$", re.I)
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    return bool(_FILLER.search(text[max(0, start - 30):start]))
 
 
 def _name_word(word: str) -> bool:

@@ -63,7 +63,7 @@ def find_ips(text: str) -> list[Found]:
 
 # --------------------------------------------------------------------------- cards, IBANs
 
-_DIGIT_RUN = re.compile(r"(?<![\d])\d(?:[ -]?\d){11,22}(?!\d)")
+_DIGIT_RUN = re.compile(r"(?<![\d+])\d(?:[ -]?\d){11,22}(?!\d)")
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6011|65|64[4-9]|62|35)")
 
 
@@ -137,12 +137,29 @@ def _cue(text: str, start: int, words: re.Pattern[str], window: int = 60) -> boo
     return bool(words.search(text, max(0, start - window), start))
 
 
-_SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
+def _ssn_ok(digits: str) -> bool:
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    return not (area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000")
+
+
+def _cued_digits(text: str, cue: re.Pattern[str], length: int,
+                 check: Callable[[str], bool]) -> list[Found]:
+    """Digit stretches of exactly ``length`` digits in any grouping (dictated ids are grouped
+    by the speaker's pauses) after a cue word, passing ``check``."""
+    out: list[Found] = []
+    for m in _DIGITS.finditer(text):
+        digits = m.group().replace(" ", "")
+        if len(digits) == length and _cue(text, m.start(), cue) and check(digits):
+            out.append((m.start(), m.end(), "NATIONAL_ID"))
+    return out
+
+
+_SSN = re.compile(r"(?<![\d-])(\d{3})-(\d{2})-(\d{4})(?![\d-])")
+_DIGITS = re.compile(r"(?<![\d.,-])\d[\d ]*\d(?![\d])")
 _SSN_CUE = re.compile(r"social security|\bssn\b|\bsocial\b|\bsocial number", re.I)
 _NINO = re.compile(r"\b([A-CEGHJ-PR-TW-Z])\s?([A-CEGHJ-NPR-TW-Z])\s?(\d{2})\s?(\d{2})\s?"
                    r"(\d{2})\s?([A-D])\b", re.I)
 _NINO_BAD = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}
-_NHS = re.compile(r"(?<!\d)(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d)")
 _NHS_CUE = re.compile(r"\bnhs\b|health service", re.I)
 _DNI = re.compile(r"\b([XYZ]?)[ -]?(\d{7,8})[ -]?([A-Z])\b", re.I)
 _CF = re.compile(r"\b[A-Z]{6}\d{2}[A-EHLMPR-T]\d{2}[A-Z]\d{3}[A-Z]\b", re.I)
@@ -153,29 +170,25 @@ _AADHAAR_CUE = re.compile(r"aadhaar|aadhar|\buid\b", re.I)
 _PAN = re.compile(r"\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b")
 _CPF = re.compile(r"(?<!\d)(\d{3})\.?(\d{3})\.?(\d{3})-?(\d{2})(?!\d)")
 _CPF_CUE = re.compile(r"\bcpf\b", re.I)
-_SIN = re.compile(r"(?<!\d)(\d{3})([ -]?)(\d{3})\2(\d{3})(?!\d)")
 _SIN_CUE = re.compile(r"social insurance|\bsin\b", re.I)
 
 
 def find_national_ids(text: str) -> list[Found]:
     """US SSN, UK NINO and NHS number, Spain's DNI/NIE, Italy's codice fiscale, France's NIR,
     India's Aadhaar and PAN, Brazil's CPF, Canada's SIN. Validity rules: SSN area not 000, 666
-    or 9xx, group not 00, serial not 0000, and either the 3-2-4 grouping or a cue; NINO's
-    excluded prefixes; check digits for NHS, DNI/NIE, codice fiscale, NIR, Aadhaar (Verhoeff,
-    grouped 4-4-4 or cued), CPF (formatted or cued) and SIN (Luhn, cued)."""
+    or 9xx, group not 00, serial not 0000, and either 3-2-4 with hyphens or a cue with nine
+    digits in any grouping; NINO's excluded prefixes; check digits for NHS (cued), DNI/NIE,
+    codice fiscale, NIR, Aadhaar (Verhoeff; grouped 4-4-4 or cued), CPF (formatted or cued)
+    and SIN (Luhn, cued)."""
     out: list[Found] = []
     for m in _SSN.finditer(text):
-        area, group, serial = m.group(1), m.group(3), m.group(4)
-        if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
-            continue
-        if m.group(2) or _cue(text, m.start(), _SSN_CUE):
+        if _ssn_ok("".join(m.groups())):
             out.append((m.start(), m.end(), "NATIONAL_ID"))
+    out.extend(_cued_digits(text, _SSN_CUE, 9, _ssn_ok))
     for m in _NINO.finditer(text):
         if (m.group(1) + m.group(2)).upper() not in _NINO_BAD:
             out.append((m.start(), m.end(), "NATIONAL_ID"))
-    for m in _NHS.finditer(text):
-        if _cue(text, m.start(), _NHS_CUE) and ck.nhs_ok("".join(m.groups())):
-            out.append((m.start(), m.end(), "NATIONAL_ID"))
+    out.extend(_cued_digits(text, _NHS_CUE, 10, ck.nhs_ok))
     for m in _DNI.finditer(text):
         prefix, number = m.group(1).upper(), m.group(2)
         if prefix and len(number) != 7 or not prefix and len(number) != 8:
@@ -193,18 +206,16 @@ def find_national_ids(text: str) -> list[Found]:
         if ck.nir_ok(digits):
             out.append((m.start(), m.end(), "NATIONAL_ID"))
     for m in _AADHAAR.finditer(text):
-        digits = m.group(1) + m.group(3) + m.group(4)
-        if (m.group(2) or _cue(text, m.start(), _AADHAAR_CUE)) and ck.verhoeff_ok(digits):
+        if m.group(2) and ck.verhoeff_ok(m.group(1) + m.group(3) + m.group(4)):
             out.append((m.start(), m.end(), "NATIONAL_ID"))
+    out.extend(_cued_digits(text, _AADHAAR_CUE, 12,
+                            lambda d: d[0] in "23456789" and ck.verhoeff_ok(d)))
     out.extend((m.start(), m.end(), "NATIONAL_ID") for m in _PAN.finditer(text))
     for m in _CPF.finditer(text):
-        formatted = "." in m.group() and "-" in m.group()
-        if (formatted or _cue(text, m.start(), _CPF_CUE)) and ck.cpf_ok("".join(m.groups())):
+        if "." in m.group() and "-" in m.group() and ck.cpf_ok("".join(m.groups())):
             out.append((m.start(), m.end(), "NATIONAL_ID"))
-    for m in _SIN.finditer(text):
-        digits = m.group(1) + m.group(3) + m.group(4)
-        if _cue(text, m.start(), _SIN_CUE) and ck.luhn_ok(digits):
-            out.append((m.start(), m.end(), "NATIONAL_ID"))
+    out.extend(_cued_digits(text, _CPF_CUE, 11, ck.cpf_ok))
+    out.extend(_cued_digits(text, _SIN_CUE, 9, ck.luhn_ok))
     return out
 
 

@@ -143,6 +143,9 @@ class _NumberPass:
                 if t.text in "-–" and not punct and j == i + 1:  # twenty-one: a joiner
                     j += 1
                     continue
+                if t.text == "." and self.toks[j - 1].text == "." and punct:  # "..." pause
+                    j += 1
+                    continue
                 if punct or not allow_punct:
                     return -1, True
                 punct = True
@@ -169,7 +172,7 @@ class _NumberPass:
             j, _ = self._next_tok(i, allow_punct=False)
             return j >= 0 and self._word(j) in lex.scales and self._word(j) != "million"
         if w in lex.zero_letters:
-            if adjacent:
+            if adjacent or in_run:  # "five oh", "seven, oh": a dictated zero
                 return True
             j, punct = self._next_tok(i, allow_punct=in_run)
             return j >= 0 and self._numberish(j, adjacent=not punct, in_run=in_run)
@@ -314,7 +317,7 @@ _LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
 _LOCAL_WORD = r"(?!(?:is|at|me|my|to|email|mail|address|e-mail)\b)[^\W_][\w]*"
 _ANY_TLD = r"[a-z]{2,12}"  # after "X at Y dot Z" the shape alone is evidence enough
 _SPOKEN_EMAIL = re.compile(
-    rf"\b{_LOCAL_WORD}(?:{_CONNECT}[^\W_][\w]*)*\s+at\s+{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}"
+    rf"\b{_LOCAL_WORD}(?:{_CONNECT}[^\W_][\w]*)*(?:\s+\d+)?\s+at\s+{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}"
     rf"{_ANY_TLD}\b", re.I)
 _SCHEME = r"(?:h\s?t\s?t\s?p\s?s?|https?)\s*(?:colon|:)\s*(?:(?:forward\s+)?slash|/)\s*" \
           r"(?:(?:forward\s+)?slash|/)\s*"
@@ -328,6 +331,7 @@ _SPOKEN_IP = re.compile(r"\b\d{1,3}(?:\s*(?:\.|\bdot\b|\bpoint\b)\s*\d{1,3}){3}\
 _PLUS = re.compile(r"\bplus\s+(?=\d)", re.I)
 _SYMBOL = re.compile(r"\s*\b(?P<w>dot|point|at|forward\s+slash|slash|colon|underscore|dash|"
                      r"hyphen)\b\s*|\s*(?P<p>[.@/:_-])\s*|(?<=\b[a-z])\s+(?=[a-z]\b)"
+                     r"|(?<=[a-z])\s+(?=\d+\s+at\b)"
                      r"|\bdouble\s+u\s+double\s+u\s+double\s+u\b", re.I)
 _SYMBOLS = {"dot": ".", "point": ".", "at": "@", "slash": "/", "forward slash": "/",
             "colon": ":", "underscore": "_", "dash": "-", "hyphen": "-"}
