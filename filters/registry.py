@@ -22,6 +22,7 @@ from filters.anonymise import anonymise_filter
 from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
 from filters.quality import decide_quality
+from filters.takedown import decide_takedown
 from schemas.reasons import Stage
 from schemas.records import Recording, Reject, Segment, Verdict
 
@@ -40,6 +41,9 @@ class Filter:
 
 
 REGISTRY: tuple[Filter, ...] = (
+    # first: a taken-down recording is never judged (nor its words shown) by any other filter
+    Filter("takedown", (Stage.TAKEDOWN,), "segment", decide_takedown, "takedown",
+           enabled=lambda cfg: cfg.active()),
     Filter("label", (Stage.LID, Stage.LABEL), "segment", decide_segment, "labels"),
     Filter("label_recording", (Stage.LABEL, Stage.LID), "recording", decide_recording, "labels"),
     Filter("language", (Stage.LID,), "segment", allowed_language, "lid",

@@ -72,12 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr-model", default=None,
                    help="the model RUN_DIR was analysed with, if it was set on its command line")
     from pipelines.export import add_export_parser
+    from pipelines.takedown import add_takedown_parser
     from pipelines.train.cli import add_train_parser
     from pipelines.verify import add_verify_parser
 
     add_verify_parser(sub)
     add_train_parser(sub)
     add_export_parser(sub)
+    add_takedown_parser(sub)
     p = sub.add_parser("crawl", help="fetch web sources into RUN_DIR/raw and RUN_DIR/catalog",
                        description="Crawl the web sources of the config (rss, html, sitemap, "
                                    "warc) into content-addressed blobs and a Parquet catalog.",
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             path = build_report(args.run_dir, compare=args.compare)
             print(f"report: {path}")
             return 0
-        if args.command in ("verify", "train", "export"):
+        if args.command in ("verify", "train", "export", "takedown"):
             if beam_args:
                 parser.error(f"unrecognized arguments for {args.command}: {' '.join(beam_args)}")
             return args.func(args)

@@ -16,6 +16,7 @@ import yaml
 from filters.anonymise_config import AnonymiseConfig
 from filters.label_config import LabelConfig, language_problem
 from filters.quality_config import QualityConfig
+from filters.takedown import TakedownConfig
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
 from pipelines.crawl.config import WEB_SOURCE_TYPES, CrawlConfig
@@ -190,6 +191,9 @@ class CurateConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)  # filters/quality_config.py
     shards: ShardConfig = field(default_factory=ShardConfig)
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)  # voices (publish)
+    # recordings never published (filters/takedown.py); `speechcurate takedown` adds rules in
+    # RUN/takedown/rules.jsonl, which every later run, curate and refilter of RUN merges in
+    takedown: TakedownConfig = field(default_factory=TakedownConfig)
 
 
 @dataclass(frozen=True)

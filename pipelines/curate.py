@@ -33,6 +33,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from filters.anonymise_config import anonymise_stats
 from filters.registry import REGISTRY, Filter, funnel_stages
+from filters.takedown import TakedownConfig, redact_reject_row
 from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines.analyse import LISTING_REJECTS, AnalyseResult, Listing, list_inputs, run_analyse
@@ -42,10 +43,11 @@ from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_ma
 from pipelines.models import is_multilingual, resolve_model
 from pipelines.publish import run_publish
 from pipelines.stages.decide import plan_reject
+from pipelines.takedown import carry_rules, clear_pending, recorded_digest, with_run_rules
 from schemas import accounting
 from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA, reject_row
 from schemas.keys import segment_id_for, shard_name
-from schemas.reasons import Stage
+from schemas.reasons import Reason, Stage
 
 log = logging.getLogger("speechcurate.curate")
 SUCCESS = "_SUCCESS"
@@ -159,7 +161,8 @@ def _fingerprint(config: RunConfig, recording_ids: set[str], analysis_from: str 
 
 
 def _completed(out: str, fingerprint: str) -> dict[str, Any] | None:
-    """The stats of a finished run whose inputs and config are unchanged, else None."""
+    """The stats of a finished run whose inputs, config and recorded takedown rules are
+    unchanged, else None."""
     marker = sio.join(out, "manifest", SUCCESS)
     if not sio.exists(marker):
         return None
@@ -168,6 +171,8 @@ def _completed(out: str, fingerprint: str) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(done, dict) or done.get("fingerprint") != fingerprint:
+        return None
+    if done.get("takedown", "") != recorded_digest(out):
         return None
     return json.loads(sio.read_bytes(sio.join(out, "stats.json")))
 
@@ -222,6 +227,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
         [{k: r.get(k) for k in REJECT_SCHEMA.names}
          for r in (*inputs.listing_rejects, *inputs.crawl_rejects, *analysis_rejects,
                    *plan_drops)], REJECT_KEY)
+    rejects = redact_taken_down(rejects, plan, config.curate.takedown)
     segments = []
     plan_kept = [row for row in plan if row["keep"]]
     for row in plan:
@@ -244,6 +250,18 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
     return stats
 
 
+def redact_taken_down(rejects: list[dict[str, Any]], plan: list[dict[str, Any]],
+                      rules: TakedownConfig) -> list[dict[str, Any]]:
+    """Reject rows of taken-down recordings without their words (``text``, ``pseudo_label``):
+    the ids, reasons and timings stay for the books, nothing said in them is published."""
+    if not rules.active():
+        return rejects
+    matcher = rules.matcher()
+    taken = {r["recording_id"] for r in plan if r["reject_reason"] == Reason.TAKEN_DOWN}
+    return [redact_reject_row(r) if r["recording_id"] in taken or matcher.matches_row(r) else r
+            for r in rejects]
+
+
 def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, str],
                         inputs: Inputs, beam_args: list[str], run_info: dict[str, Any],
                         registry: tuple[Filter, ...], phase_s: dict[str, float]) -> dict[str, Any]:
@@ -251,11 +269,13 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
     plan = run_decide(config, out, analysis_dir, owner, beam_args, registry)
     phase_s["decide"] = round(time.monotonic() - t0, 2)
     t0 = time.monotonic()
-    reject_refs = store.all_rows(analysis_dir, "rejects", owner)
+    matcher = config.curate.takedown.matcher()  # taken-down audio is never a listening sample
+    reject_refs = [r for r in store.all_rows(analysis_dir, "rejects", owner)
+                   if not matcher.matches_row(r)]
     drops = [{"id": r["segment_id"], "reason": r["reject_reason"], "audio_pack": r["audio_pack"],
               "audio_offset": r["audio_offset"], "audio_bytes": r["audio_bytes"],
               "recording_id": r["recording_id"], "source_name": r["source_name"]}
-             for r in plan if not r["keep"]]
+             for r in plan if not r["keep"] and r["reject_reason"] != Reason.TAKEN_DOWN]
     shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
                              config.curate.shards.flac_compression, beam_args,
                              config.curate.anonymise)
@@ -278,9 +298,11 @@ def _complete(out: str, stats: dict[str, Any], fingerprint: str, t0: float,
                         wall_s=round(time.monotonic() - t0, 2), phase_s=phase_s)
     sio.write_text_atomic(sio.join(out, "stats.json"), json.dumps(stats, indent=2))
     _build_report(out)
+    clear_pending(out)  # everything was republished with every recorded takedown rule
     sio.write_text_atomic(sio.join(out, "manifest", SUCCESS),
                           json.dumps({"fingerprint": fingerprint,
-                                      "finished_at": stats["run"]["finished_at"]}))
+                                      "finished_at": stats["run"]["finished_at"],
+                                      "takedown": recorded_digest(out)}))
 
 
 def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
@@ -304,6 +326,7 @@ def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
     done = _completed(out, fingerprint)
     if done is not None:
         return Summary(out, done, skipped=True)
+    config = with_run_rules(config, out)  # takedowns of this run bind every later run of it
     model_dir = str(resolve_model(config.curate.asr.model))
     log.info("curating %d local item(s) and %d catalog file(s) with Whisper %s",
              len(listing.items), len(listing.catalog_files), config.curate.asr.model)
@@ -359,9 +382,11 @@ def run_refilter(source_run: str, config: RunConfig, out: str,
         raise ConfigError("refilter: --out must differ from the source run")
     owner = store.owners(analysis_dir)
     fingerprint = _fingerprint(config, set(owner), analysis_from=analysis_dir)
+    carry_rules(source_run, out)  # the source's takedowns bind the new run and its reruns
     done = _completed(out, fingerprint)
     if done is not None:
         return Summary(out, done, skipped=True)
+    config = with_run_rules(config, out)
     _clear(sio.join(out, "manifest", SUCCESS))
     started, t0 = datetime.now(UTC), time.monotonic()
     listing_rejects = _read_rejects([sio.join(analysis_dir, LISTING_REJECTS)]

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile as sf
 
+from filters.takedown import Matcher, rules_config
 from pipelines import io as sio
 from schemas.keys import validate_key
 
@@ -66,6 +67,8 @@ class Kind(StrEnum):
     WRONG_SHARD = "wrong_shard"  # the row names shard X, the sample is in shard Y
     DUPLICATE_KEY = "duplicate_key"  # a key twice in the tars, or twice in segments.parquet
     COUNT_MISMATCH = "count_mismatch"  # nsamples vs samples read; stats kept.segments vs rows
+    TAKEN_DOWN_PUBLISHED = "taken_down_published"  # a sample/row of a taken-down recording
+    TAKEDOWN_INCOMPLETE = "takedown_incomplete"  # a takedown started committing, never finished
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,7 @@ class _Verifier:
         self.row_shard: list[str | None] = []
         self.found: dict[str, str] = {}  # key -> shard it was first read from
         self.listed: set[str] = set()  # shard names in shards.json
+        self.takedown: Matcher | None = None  # RUN/takedown/rules.jsonl, when there are rules
 
     def add(self, kind: Kind, message: str, shard: str | None = None,
             key: str | None = None) -> None:
@@ -325,6 +329,51 @@ class _Verifier:
         elif self.table is not None and kept != self.table.num_rows:
             self.add(Kind.COUNT_MISMATCH, f"stats.json kept.segments is {kept}, "
                                           f"segments.parquet has {self.table.num_rows} rows")
+
+    def load_takedown(self) -> None:
+        """The recorded takedown rules, and whether a takedown was left half done."""
+        folder = sio.join(self.run_dir, "takedown")
+        if sio.exists(sio.join(folder, "pending.json")):
+            self.add(Kind.TAKEDOWN_INCOMPLETE, "takedown/pending.json: a takedown was "
+                     "interrupted; rerun `speechcurate takedown` (any rule) to finish it")
+        uri = sio.join(folder, "rules.jsonl")
+        if not sio.exists(uri):
+            return
+        try:
+            lines = sio.read_bytes(uri).decode("utf-8").splitlines()
+            config = rules_config(json.loads(line) for line in lines if line.strip())
+            self.takedown = config.matcher() if config.active() else None
+        except (ValueError, KeyError, TypeError) as exc:
+            self.add(Kind.BAD_INDEX, f"takedown/rules.jsonl is not readable: {exc}")
+
+    def check_taken_down_rows(self) -> None:
+        """No segments.parquet row may belong to a taken-down recording."""
+        if self.takedown is None or self.table is None:
+            return
+        cols = [c for c in ("recording_id", "source_uri", "page_url", "key", "shard")
+                if c in self.table.column_names]
+        for row in self.table.select(cols).to_pylist():
+            rule = self.takedown.matches_row(row)
+            if rule:
+                self.add(Kind.TAKEN_DOWN_PUBLISHED, f"segments.parquet lists a segment of a "
+                         f"taken-down recording ({rule})", row.get("shard"), row.get("key"))
+
+    def _check_taken_down(self, shard: str, key: str, parts: dict[str, bytes],
+                          row: dict[str, Any] | None) -> None:
+        if self.takedown is None:
+            return
+        info: dict[str, Any] = dict(row or {})
+        if not info and "json" in parts:
+            try:
+                parsed = json.loads(parts["json"].decode("utf-8"))
+                info = parsed if isinstance(parsed, dict) else {}
+            except (UnicodeDecodeError, ValueError):
+                info = {}
+        rule = self.takedown.match(info.get("recording_id") or key.split("-", 1)[0],
+                                   info.get("source_uri"), info.get("page_url"))
+        if rule:
+            self.add(Kind.TAKEN_DOWN_PUBLISHED,
+                     f"sample of a taken-down recording is in a shard ({rule})", shard, key)
 
     def check_extra_files(self, listed: Iterable[str]) -> None:
         fs, path = sio.fs_and_path(sio.join(self.run_dir, "shards"))
@@ -517,6 +566,7 @@ class _Verifier:
             else:
                 self.add(Kind.KEY_NOT_IN_MANIFEST, "sample has no row in segments.parquet",
                          shard, key)
+        self._check_taken_down(shard, key, parts, row)
         if "flac" in parts:
             frames, audio_problems = check_audio(parts["flac"])
             for kind, message in audio_problems:
@@ -592,6 +642,8 @@ def verify_run(run_dir: str, progress: bool = True) -> VerifyReport:
     v.listed = {e["name"] for e in entries}
     v.load_segments()
     v.check_stats()
+    v.load_takedown()
+    v.check_taken_down_rows()
     with tqdm(entries, desc="verify", unit="shard", disable=None if progress else True,
               leave=False) as bar:
         for entry in bar:

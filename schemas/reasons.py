@@ -21,6 +21,7 @@ class Stage(StrEnum):
     PII = "pii"
     DEDUP = "dedup"
     SHARD = "shard"
+    TAKEDOWN = "takedown"  # opt-out / erasure rules (filters/takedown.py), first in decide
 
 
 class Reason(StrEnum):

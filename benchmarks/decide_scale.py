@@ -1,0 +1,348 @@
+"""Decide phase at scale: wall time and peak RSS per million segments on synthetic thin rows.
+
+The decide phase (``pipelines/decide.py``) reads only ``RUN/analysis/`` rows, so it can be
+measured at any corpus size without audio or models. This script writes a synthetic analysis
+with the real schemas (``schemas.analysis``: segments, recordings and rejects Parquet per pack,
+plus ``analysis.json``) and runs the real ``run_decide`` on it with the DirectRunner, in a fresh
+child process per size so each peak RSS is its own.
+
+Rows look like a crawl of podcasts: recordings of ~60 segments (lognormal, 1..400), segments of
+~9 s (1..30 s) with ~2.6 words a second, 80 % with a timed transcript (the cue text is the
+source text), 8 % untimed (one transcript per recording, aligned in decide), 12 % without one;
+85 % English, the rest Spanish/German/French with matching text and audio language mostly;
+pseudo-labels copy the source with a per-segment word error rate drawn from a mixture (most ~3 %,
+some ~15 %, a few ~60 % = garbage), Whisper scores and audio measures drawn around what real
+runs store (``runs/demo``), FLAC sizes ~20 kB per second. Generation is chunked by pack, so
+memory while generating is one pack.
+
+Per size, the child prints the cumulative peak RSS and the wall time after each step:
+``beam`` (the Beam pipeline: read packs, group by recording, filter registry, shard plan, write
+plan parts), ``read_parts`` (the launcher reads the plan parts back as dicts), ``unique``
+(dedup by id) and ``write`` (``plan/segments.parquet``). The shard planning step is also
+measured alone: the global plan over (key, FLAC bytes) of every kept segment, as one worker
+holds it (``--plan-only``).
+
+    nice -n 10 .venv/bin/python benchmarks/decide_scale.py                  # 100k baseline + 1M
+    nice -n 10 .venv/bin/python benchmarks/decide_scale.py --sizes 100000 1000000 3000000
+    nice -n 10 .venv/bin/python benchmarks/decide_scale.py --plan-only --sizes 1000000 10000000
+
+Figures only; no assertions. Disk: about 0.5 GB of Parquet per million segments (temp dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PACK_SEGMENTS = 20_000  # segments per synthetic pack (a real 256 MB pack holds ~1,000)
+LANGS = ("en", "es", "de", "fr")
+LANG_P = (0.85, 0.05, 0.05, 0.05)
+OTHER = {"en": "de", "es": "it", "de": "nl", "fr": "es"}
+
+
+def _vocab(rng: np.random.Generator, n: int = 3000) -> list[str]:
+    syll = ["ka", "to", "ri", "men", "sa", "lo", "ver", "an", "di", "po", "ne", "shu", "tra",
+            "el", "mi", "go", "res", "ta", "un", "be", "cho", "fa", "li", "qua", "zen"]
+    words = set()
+    while len(words) < n:
+        k = int(rng.integers(1, 4))
+        words.add("".join(rng.choice(syll, size=k)))
+    return sorted(words)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class Generator:
+    """Writes packs of synthetic analysis rows with the real schemas."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.vocab = np.array(_vocab(self.rng))
+        ranks = np.arange(1, len(self.vocab) + 1)
+        self.word_p = (1 / ranks) / (1 / ranks).sum()  # Zipf
+        self.n_rec = 0
+
+    def _words(self, n: int) -> list[str]:
+        return list(self.rng.choice(self.vocab, size=n, p=self.word_p))
+
+    def _noisy(self, words: list[str], wer: float) -> str:
+        out = []
+        for w in words:
+            u = self.rng.random()
+            if u < wer / 3:
+                continue
+            if u < 2 * wer / 3:
+                out.append(str(self.rng.choice(self.vocab)))
+            elif u < wer:
+                out.extend([w, str(self.rng.choice(self.vocab))])
+            else:
+                out.append(w)
+        return " ".join(out)
+
+    def recording(self, n_seg: int, pack: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        from schemas.keys import recording_id_for, segment_id_for
+
+        rng = self.rng
+        self.n_rec += 1
+        host = f"show{int(rng.integers(0, 5000))}.example{int(rng.integers(0, 50))}.org"
+        uri = f"https://{host}/media/ep{self.n_rec}.mp3"
+        rid = recording_id_for(uri)
+        lang = str(rng.choice(LANGS, p=LANG_P))
+        u = rng.random()
+        kind = "timed" if u < 0.80 else ("untimed" if u < 0.88 else "none")
+        durs = np.clip(rng.lognormal(np.log(9.0), 0.5, size=n_seg), 1.0, 30.0)
+        gaps = rng.uniform(0.2, 1.5, size=n_seg)
+        starts = np.cumsum(np.concatenate([[0.3], (durs + gaps)[:-1]]))
+        regime = rng.choice(3, p=(0.8, 0.15, 0.05))
+        segs, cues, texts = [], [], []
+        source = f"feed{int(rng.integers(0, 40))}"
+        page = f"https://{host}/feed.xml"
+        for i in range(n_seg):
+            start, dur = float(starts[i]), float(durs[i])
+            words = self._words(max(1, int(round(dur * rng.uniform(2.0, 3.2)))))
+            source_text = " ".join(words).capitalize() + "."
+            wer = (0.03, 0.15, 0.6)[regime] * rng.uniform(0.3, 1.7)
+            pseudo = self._noisy(words, min(wer, 1.0)).capitalize() + "."
+            texts.append(source_text)
+            if kind == "timed":
+                cues.append({"start": start, "end": start + dur, "text": source_text})
+            audio_lang = lang if rng.random() < 0.95 else OTHER[lang]
+            p_audio = float(np.clip(rng.beta(8, 1.2), 0.05, 0.999))
+            probs = [{"language": audio_lang, "prob": round(p_audio, 4)},
+                     {"language": OTHER[lang], "prob": round((1 - p_audio) * 0.6, 4)}]
+            segs.append({
+                "segment_id": segment_id_for(rid, i), "recording_id": rid, "index": i,
+                "source_uri": uri, "source_name": source, "page_url": page,
+                "licence": "CC-BY-4.0", "declared_language": lang,
+                "start": round(start, 3), "end": round(start + dur, 3), "duration": round(dur, 3),
+                "source_text": source_text if kind == "timed" else None,
+                "source_text_kind": kind, "pseudo_label": pseudo, "text": "",
+                "label_source": "none", "task": "transcribe", "language": "",
+                "language_prob": 0.0,
+                "text_language": lang if kind != "none" else "",
+                "text_language_prob": float(rng.uniform(0.6, 0.99)) if kind != "none" else 0.0,
+                "audio_language": audio_lang, "audio_language_prob": round(p_audio, 4),
+                "audio_language_probs": probs,
+                "avg_logprob": float(np.clip(rng.normal(-0.45 - wer, 0.2), -3.0, -0.01)),
+                "no_speech_prob": float(np.clip(rng.beta(1, 15), 0, 1)),
+                "compression_ratio": float(rng.normal(1.5, 0.25)) if regime < 2
+                else float(rng.normal(2.6, 0.5)),
+                "cer": None, "wer": None,
+                "speech_ratio": float(np.clip(rng.beta(9, 2), 0, 1)),
+                "snr_db": float(rng.normal(22, 7)), "clipping_ratio": float(rng.beta(1, 400)),
+                "loudness_lufs": float(rng.normal(-21, 4)), "chars_per_second": None,
+                "dnsmos": float(np.clip(rng.normal(3.1, 0.35), 1, 5)), "pii_spans": [],
+                "dedup_cluster": "", "verdicts": [], "shard": "", "key": "",
+                "dnsmos_sig": float(np.clip(rng.normal(3.4, 0.3), 1, 5)),
+                "dnsmos_bak": float(np.clip(rng.normal(3.8, 0.3), 1, 5)),
+                "bandwidth_hz": float(rng.choice([4000.0, 8000.0], p=(0.1, 0.9))),
+                "dc_offset": float(abs(rng.normal(0, 0.002))),
+                "silence_ratio": float(rng.beta(2, 8)), "peak_dbfs": float(rng.uniform(-12, -0.5)),
+                "quality_tier": "", "label_coverage": float(np.clip(rng.beta(30, 1), 0, 1)),
+                "label_uncovered_s": 0.0, "audio_pack": f"{pack}.tar", "audio_offset": 512 * i,
+                "audio_bytes": int(dur * rng.uniform(17_000, 23_000)),
+            })
+        total = float(starts[-1] + durs[-1] + 0.5)
+        rec = {
+            "recording_id": rid, "source_uri": uri, "audio_uri": f"/raw/{rid}",
+            "source_name": source, "page_url": page, "sha256": rid * 4, "codec": "mp3",
+            "duration": total, "sample_rate": 44100, "channels": 2,
+            "transcript_text": " ".join(texts) if kind == "untimed" else (
+                " ".join(texts) if kind == "timed" else None),
+            "transcript_format": {"timed": "vtt", "untimed": "txt", "none": ""}[kind],
+            "cues": cues, "declared_language": lang, "licence": "CC-BY-4.0",
+            "title": f"episode {self.n_rec}", "fetched_at": "2026-11-29T00:00:00Z",
+            "status": "decoded", "n_segments": n_seg, "short_speech_s": 0.0, "pack": pack,
+        }
+        return rec, segs
+
+    def write(self, analysis_dir: Path, n_segments: int) -> dict[str, str]:
+        """Write ``n_segments`` in packs; returns ``{recording_id: pack}``."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from schemas.analysis import (
+            ANALYSIS_RECORDING_SCHEMA,
+            ANALYSIS_REJECT_SCHEMA,
+            ANALYSIS_SEGMENT_SCHEMA,
+        )
+
+        for sub in ("segments", "recordings", "rejects", "audio"):
+            (analysis_dir / sub).mkdir(parents=True, exist_ok=True)
+        owner: dict[str, str] = {}
+        done, p = 0, 0
+        while done < n_segments:
+            pack = f"pack-{p:08d}"
+            recs, segs = [], []
+            while len(segs) < PACK_SEGMENTS and done + len(segs) < n_segments:
+                n = int(np.clip(self.rng.lognormal(np.log(45), 0.8), 1, 400))
+                n = min(n, n_segments - done - len(segs))
+                rec, rows = self.recording(n, pack)
+                if rec["recording_id"] in owner:
+                    continue
+                owner[rec["recording_id"]] = pack
+                recs.append(rec)
+                segs.extend(rows)
+            pq.write_table(pa.Table.from_pylist(segs, schema=ANALYSIS_SEGMENT_SCHEMA),
+                           analysis_dir / "segments" / f"{pack}.parquet")
+            pq.write_table(pa.Table.from_pylist([], schema=ANALYSIS_REJECT_SCHEMA),
+                           analysis_dir / "rejects" / f"{pack}.parquet")
+            pq.write_table(pa.Table.from_pylist(recs, schema=ANALYSIS_RECORDING_SCHEMA),
+                           analysis_dir / "recordings" / f"{pack}.parquet")
+            done += len(segs)
+            p += 1
+        (analysis_dir / "analysis.json").write_text("{}")
+        return owner
+
+
+# ----------------------------------------------------------------------------- child processes
+
+
+def child_decide(run_dir: str) -> dict[str, Any]:
+    """Run the real decide phase on ``run_dir/analysis``, timing and measuring each step."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines import analysis_store as store
+    from pipelines import io as sio
+    from pipelines.config import RunConfig
+    from pipelines.decide import PLAN_FILE, build_pipeline
+    from pipelines.manifests import unique_rows, write_parquet
+    from pipelines.stages.rows import read_rows
+    from schemas.analysis import PLAN_SCHEMA
+
+    steps: list[dict[str, Any]] = []
+    t0 = time.monotonic()
+
+    def mark(name: str) -> None:
+        steps.append({"step": name, "wall_s": round(time.monotonic() - t0, 2),
+                      "peak_rss_mb": round(_rss_mb(), 1)})
+
+    config = RunConfig(sources=())
+    analysis_dir = sio.join(run_dir, "analysis")
+    owner = store.owners(analysis_dir)
+    mark("owners")
+    parts = sio.join(run_dir, "plan", "_parts")
+    with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
+        from filters.registry import REGISTRY
+
+        build_pipeline(p, config, analysis_dir, owner, parts, REGISTRY)
+    mark("beam")
+    rows = list(read_rows(parts))
+    mark("read_parts")
+    rows = unique_rows(rows, "segment_id")
+    mark("unique")
+    write_parquet(sio.join(run_dir, "plan", PLAN_FILE), rows, PLAN_SCHEMA)
+    mark("write")
+    kept = sum(1 for r in rows if r["keep"])
+    shards = len({r["shard_index"] for r in rows if r["keep"]})
+    return {"segments": len(rows), "kept": kept, "shards": shards, "steps": steps}
+
+
+def child_plan(n: int, seed: int) -> dict[str, Any]:
+    """The global shard plan alone: ``n`` (segment id, FLAC bytes) pairs as one list, sorted
+    and cut into 256 MB shards the way decide's ``AssignShards`` step does on one worker."""
+    from filters.shard_plan import assign_shards
+    from schemas.keys import segment_id_for
+
+    rng = np.random.default_rng(seed)
+    base = _rss_mb()
+    t0 = time.monotonic()
+    rids = rng.integers(0, 2**63, size=n // 45 + 1)
+    pairs = [(segment_id_for(f"{int(rids[i // 45]):016x}", i % 45), int(b))
+             for i, b in enumerate(rng.integers(17_000 * 9, 23_000 * 9, size=n))]
+    held = _rss_mb()
+    t1 = time.monotonic()
+    plan = assign_shards(pairs, 256 * 1024 * 1024)
+    t2 = time.monotonic()
+    return {"segments": n, "shards": max(plan.values()) + 1, "base_rss_mb": round(base, 1),
+            "list_rss_mb": round(held - base, 1), "peak_rss_mb": round(_rss_mb(), 1),
+            "peak_over_base_mb": round(_rss_mb() - base, 1), "build_list_s": round(t1 - t0, 2),
+            "assign_s": round(t2 - t1, 2)}
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode != 0:
+        raise RuntimeError(f"child {args} failed:\n{out.stderr[-4000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                        help="segment counts; the first is the baseline the others compare to")
+    parser.add_argument("--plan-only", action="store_true",
+                        help="measure only the global shard plan step, at each size")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", default=None, help="where to write the synthetic runs")
+    parser.add_argument("--child-decide", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-plan", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_decide:
+        print(json.dumps(child_decide(args.child_decide)))
+        return 0
+    if args.child_plan:
+        print(json.dumps(child_plan(args.child_plan, args.seed)))
+        return 0
+    base: dict[str, Any] | None = None
+    for n in args.sizes:
+        if args.plan_only:
+            res = _child(["--child-plan", str(n), "--seed", str(args.seed)])
+            per_m = 1e6 / n
+            print(f"shard plan  {n:>10,} kept segments: list {res['list_rss_mb']:8.0f} MB, "
+                  f"peak +{res['peak_over_base_mb']:8.0f} MB "
+                  f"({res['peak_over_base_mb'] * per_m:6.0f} MB per million), "
+                  f"build {res['build_list_s']:6.1f} s, assign {res['assign_s']:6.1f} s, "
+                  f"{res['shards']} shards", flush=True)
+            continue
+        tmp = Path(tempfile.mkdtemp(prefix=f"decide-scale-{n}-", dir=args.workdir))
+        try:
+            t0 = time.monotonic()
+            Generator(args.seed).write(tmp / "analysis", n)
+            gen_s = time.monotonic() - t0
+            res = _child(["--child-decide", str(tmp)])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        total = res["steps"][-1]["wall_s"]
+        peak = max(s["peak_rss_mb"] for s in res["steps"])
+        per_m = 1e6 / n
+        label = "baseline" if base is None else f"x{n / base['n']:.0f} vs baseline"
+        print(f"decide {n:>10,} segments ({label}): generated in {gen_s:.0f} s; "
+              f"{res['kept']:,} kept in {res['shards']} shards", flush=True)
+        prev = 0.0
+        for s in res["steps"]:
+            print(f"    {s['step']:<11} +{s['wall_s'] - prev:8.1f} s   peak RSS so far "
+                  f"{s['peak_rss_mb']:8.0f} MB", flush=True)
+            prev = s["wall_s"]
+        print(f"    total      {total:9.1f} s = {total * per_m:8.1f} s per million; peak RSS "
+              f"{peak:8.0f} MB = {peak * per_m:8.0f} MB per million", flush=True)
+        if base is not None:
+            print(f"    vs baseline ({base['n']:,}): time per million x"
+                  f"{(total * per_m) / base['s_per_m']:.2f}, peak RSS x{peak / base['peak']:.2f}",
+                  flush=True)
+        else:
+            base = {"n": n, "s_per_m": total * per_m, "peak": peak}
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
