@@ -166,8 +166,10 @@ def _read_table(uri: str) -> list[dict[str, Any]]:
 
 
 def _analysis_dir(run_dir: str, stats: dict[str, Any]) -> str:
+    """The run's own analysis, else the one a refilter read (``stats.analysis.source``)."""
+    own = sio.join(run_dir, "analysis")
     source = (stats.get("analysis") or {}).get("source")
-    return sio.join(source, "analysis") if source else sio.join(run_dir, "analysis")
+    return sio.join(source, "analysis") if source and not sio.exists(own) else own
 
 
 def _shard_samples(uri: str) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
@@ -202,6 +204,7 @@ class Outcome:
     samples_deleted: int = 0
     finished_pending: bool = False
     plan_changed: int = 0  # plan rows that became taken_down
+    unpublished: bool = False  # the run is analysed only: the rule is recorded, nothing else
 
     @property
     def changed(self) -> bool:
@@ -210,6 +213,9 @@ class Outcome:
 
     def render(self) -> str:
         what = ", ".join(f"{r['kind']} {r['value']}" for r in self.rules)
+        if self.unpublished:
+            return (f"takedown: {what}: {self.run_dir} is not published yet; the rule is "
+                    "recorded, so its runs and refilters never publish a matching recording")
         if not self.recordings:
             return (f"takedown: {what}: matched no recording in {self.run_dir}; nothing "
                     "removed. The rule is recorded, so later runs and refilters of this run "
@@ -233,14 +239,19 @@ def run_takedown(run_dir: str, rule: TakedownConfig, who: str | None = None,
     run_dir = run_dir.rstrip("/")
     manifest = sio.join(run_dir, "manifest")
     plan_uri = sio.join(run_dir, "plan", "segments.parquet")
-    for needed in (sio.join(manifest, "shards.json"), plan_uri, sio.join(run_dir, "stats.json")):
-        if not sio.exists(needed):
-            raise ConfigError(f"takedown: {run_dir} is not a published run ({needed} is missing)")
     if not rule.active():
         raise ConfigError("takedown: give at least one --url-prefix, --domain or --recording-id")
-    _sweep_temporaries(run_dir)
     rule = rule.normalised()
     entries = rule_entries(rule)
+    needed = (sio.join(manifest, "shards.json"), plan_uri, sio.join(run_dir, "stats.json"))
+    if not all(sio.exists(uri) for uri in needed):
+        if not sio.exists(sio.join(run_dir, "analysis", store.CONFIG_FILE)):
+            raise ConfigError(f"takedown: {run_dir} is neither a published nor an analysed run")
+        out = Outcome(run_dir, entries, new_rules=_record_rules(run_dir, entries))
+        _append_audit(run_dir, _audit_entry(out, rule, who, note, "recorded_only"))
+        out.unpublished = True
+        return out
+    _sweep_temporaries(run_dir)
     prior = pending(run_dir)
     was_pending = prior is not None
     everything = rules_config(load_rules(run_dir)).merged(rule)
@@ -417,7 +428,8 @@ def _audit_entry(out: Outcome, rule: TakedownConfig, who: str | None, note: str,
                  outcome: str) -> dict[str, Any]:
     return {
         "at": _now(), "who": who or _user(), "note": note, "rules": rule_entries(rule),
-        "outcome": outcome if out.recordings or outcome == "removed" else "matched_nothing",
+        "outcome": outcome if out.recordings or outcome in ("removed", "recorded_only")
+        else "matched_nothing",
         "new_rules": len(out.new_rules), "recordings": out.recordings,
         "segments_removed": len(out.removed), "segment_ids": out.removed,
         "shards_rewritten": out.rewritten, "shards_deleted": out.deleted,

@@ -9,6 +9,7 @@ takedowns rewrite some shards and delete others.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,8 @@ def _row(rid: str, uri: str, i: int, offset: int, size: int) -> dict:
     return row
 
 
-def build_published_run(root: Path) -> tuple[Path, Path, RunConfig]:
-    """(analysed source run, published run, config) under ``root``."""
+def build_published_run(root: Path) -> tuple[Path, RunConfig]:
+    """(published run with its own analysis, config) under ``root``."""
     source, out = root / "source", root / "published"
     analysis = source / "analysis"
     for sub in ("audio", "segments", "recordings", "rejects"):
@@ -108,4 +109,6 @@ def build_published_run(root: Path) -> tuple[Path, Path, RunConfig]:
                    analysis / "recordings" / f"{PACK}.parquet")
     store.write_settings(str(analysis), cfg)
     run_refilter(str(source), cfg, str(out))
-    return source, out, cfg
+    shutil.copytree(analysis, out / "analysis")  # a run that owns its analysis, as `run` leaves
+    shutil.rmtree(source)
+    return out, cfg
