@@ -65,7 +65,11 @@ KEY_STRIDE = 8  # frames between them (256 ms): a key spans ~1 s of audio
 KEY_SAMPLING = 1  # keep the keys whose hash is 0 modulo this (1: all; a shift-invariant thinning)
 LOCAL_WINDOW = 31  # frames (~1 s) over which `covered` judges agreement
 LOCAL_MIN_AGREEMENT = 0.65  # a window at least this similar counts as matching
+MAX_GAP = 62  # frames (~2 s): a shorter stretch between matching windows counts as matching
 _FORMAT = b"F1"
+# Changes whenever the same audio would get other fingerprints or keys: part of analyse's
+# settings guard, so stored fingerprints of two versions are never compared.
+FINGERPRINT_VERSION = "hk24+coarse8/300-3400Hz/256ms/32ms/v1"
 
 
 def fingerprint(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -225,8 +229,8 @@ def compare(a: np.ndarray, b: np.ndarray) -> FingerprintMatch:
     The offset maximises the summed agreement of the fine bits (agreements minus disagreements,
     one FFT cross-correlation per bit plane), so a long matching overlap wins over a short lucky
     one. ``similarity`` is the agreement over the frames voiced in both; ``covered`` the share
-    of the shorter fingerprint's voiced frames inside ~1 s windows that agree at least
-    ``LOCAL_MIN_AGREEMENT``.
+    of the shorter fingerprint's voiced frames inside the matching span: ~1 s windows that agree
+    at least ``LOCAL_MIN_AGREEMENT``, joined across gaps of up to ~2 s (pauses, noise).
     """
     a = np.asarray(a, dtype=np.uint32)
     b = np.asarray(b, dtype=np.uint32)
@@ -245,9 +249,25 @@ def compare(a: np.ndarray, b: np.ndarray) -> FingerprintMatch:
     kernel = np.ones(min(LOCAL_WINDOW, len(agree)))
     local = np.convolve(agree, kernel, "same") / np.maximum(
         np.convolve(both.astype(np.float64), kernel, "same") * FINE_BITS, 1.0)
-    matched = int((both & (local >= LOCAL_MIN_AGREEMENT)).sum())
-    shorter = min(int(va.sum()), int(vb.sum()))
+    span = _close_gaps(both & (local >= LOCAL_MIN_AGREEMENT), MAX_GAP)
+    b_shorter = vb.sum() <= va.sum()
+    matched = int((span & ((fb if b_shorter else fa) != 0)).sum())
+    shorter = int(vb.sum() if b_shorter else va.sum())
     return FingerprintMatch(similarity, offset * FRAME_HOP_S, matched / shorter)
+
+
+def _close_gaps(mask: np.ndarray, gap: int) -> np.ndarray:
+    """``mask`` with runs of False of at most ``gap`` between two True stretches set True.
+
+    A pause, a breath or a noisy stretch inside a matching passage disagrees like unrelated
+    audio (noise has no stable spectrum); it is still part of the copy.
+    """
+    idx = np.flatnonzero(mask)
+    out = mask.copy()
+    steps = np.diff(idx)
+    for k in np.flatnonzero((steps > 1) & (steps <= gap + 1)):
+        out[idx[k]:idx[k + 1]] = True
+    return out
 
 
 def _best_offset(a: np.ndarray, b: np.ndarray) -> int:
