@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from filters.pii.places import multiword_places
+
 Span = tuple[int, int]
 
 
@@ -113,7 +115,7 @@ class CueNames:
                 continue
             for m in rx.finditer(text):
                 span = _trim_name(text, m.start("name"), m.end("name"))
-                if span:
+                if span and (rx is self._strong or not _place(text, span)):
                     out.append(span)
         return out
 
@@ -164,7 +166,8 @@ class SpacyNames:
     entity there, and a capitalised pair no model claims as a place or an organisation is a
     name far more often than not in speech transcripts), single capitalised words with a
     person context ("Layla called", "my sister Zeynep"), and organisation/place entities with
-    a strong person context (the small model labels many non-European names ORG or GPE).
+    a strong person context (the small model labels many non-European names ORG or GPE). A
+    PERSON entity that is exactly a multi-word place name (places.py) needs a strong context.
     Only ``tok2vec`` and ``ner`` run (the tagger, parser and lemmatiser are excluded: they
     cost time and do not change entities)."""
 
@@ -179,6 +182,7 @@ class SpacyNames:
 
             self._nlp = spacy.load(self.model, exclude=["tagger", "parser", "attribute_ruler",
                                                         "lemmatizer", "senter"])
+            multiword_places()
 
     def find(self, text: str) -> list[Span]:
         self.load()
@@ -210,7 +214,13 @@ class SpacyNames:
                 if len(run) >= 2 or _context(text, start, end):
                     out.append((start, end))
             run = []
-        return out
+        return [span for span in out if not _place(text, span)]
+
+
+def _place(text: str, span: Span) -> bool:
+    """A multi-word place name without a strong person context ("get to São Paulo")."""
+    return text[span[0]:span[1]].lower() in multiword_places() and \
+        _context(text, *span) != "strong"
 
 
 _FILLER = re.compile(r"(?:^|[.!?]\s+)(?:(?:um|uh|so|okay|well|yeah|right|oh)[,.]?\s+)*$", re.I)

@@ -121,8 +121,8 @@ def find_ibans(text: str) -> list[Found]:
                 chars.append(c.upper())
                 n += 1
                 end = pos + 1
-            elif c not in " -" or (pos + 1 < len(text) and text[pos + 1] in " -"):
-                break
+            elif c not in " ,.-" or text[pos - 1] in " ,.-" and text[pos - 2] in " ,.-":
+                break  # at most two separators in a row ("GB82, W E S T, 1234 ...")
             pos += 1
         if n == length and not (end < len(text) and text[end].isalnum()) \
                 and ck.mod97_ok("".join(chars)):

@@ -104,13 +104,16 @@ def find_phones(text: str, regions: Sequence[str]) -> list[Found]:
     if sum(c.isdigit() for c in text) < _MIN_DIGITS:
         return []
     found: list[tuple[int, int]] = []
+    previous = 0  # a cue before an earlier number is that number's, not this one's
     for stretch in _STRETCH.finditer(text):
         groups = [(stretch.start() + m.start(), stretch.start() + m.end(),
                    sum(c.isdigit() for c in m.group()))
                   for m in _GROUP.finditer(stretch.group())]
         if sum(g[2] for g in groups) < _MIN_DIGITS:
             continue
-        cued = bool(_CUE.search(text, max(0, stretch.start() - _CUE_WINDOW), stretch.start()))
+        window = max(previous, stretch.start() - _CUE_WINDOW)
+        previous = stretch.end()
+        cued = bool(_CUE.search(text, window, stretch.start()))
         for possible in (False, True) if cued else (False,):
             used: list[tuple[int, int]] = []
             for i, j in _runs(groups):

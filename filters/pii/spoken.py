@@ -122,14 +122,25 @@ class _NumberPass:
     def __init__(self, text: str, lex: _Lexicon) -> None:
         self.toks = _tokens(text)
         self.lex = lex
+        self.at = {t.start: i for i, t in enumerate(self.toks)}  # token index by start offset
 
     def _word(self, i: int) -> str:
         t = self.toks[i] if 0 <= i < len(self.toks) else None
         return t.text.lower() if t is not None and t.kind == "word" else ""
 
     def _is_digit_tok(self, i: int) -> bool:
+        """A plain digit token, not glued to letters ("5th", "221B", "B12" are words)."""
         return 0 <= i < len(self.toks) and self.toks[i].kind == "num" \
-            and self.toks[i].text.isdigit()
+            and self.toks[i].text.isdigit() and not self._glued(i)
+
+    def _glued(self, i: int) -> bool:
+        """Token ``i`` touches a word or number token with no space between."""
+        t = self.toks[i]
+        before = self.toks[i - 1] if i > 0 else None
+        after = self.toks[i + 1] if i + 1 < len(self.toks) else None
+        return any(n is not None and n.kind in ("word", "num") and (n.end == t.start or
+                                                                    n.start == t.end)
+                   for n in (before, after))
 
     def _next_tok(self, i: int, allow_punct: bool) -> tuple[int, bool]:
         """Index of the next non-separator token after ``i`` and whether the separator had
@@ -172,8 +183,12 @@ class _NumberPass:
             j, _ = self._next_tok(i, allow_punct=False)
             return j >= 0 and self._word(j) in lex.scales and self._word(j) != "million"
         if w in lex.zero_letters:
+            if self._glued(i) or self.toks[i].text.isupper() and len(w) > 1:
+                return False  # "OH52...", "OH": letters of a code, not a zero
             if adjacent or in_run:  # "five oh", "seven, oh": a dictated zero
                 return True
+            if any(self._word(k) in ("dot", "point") for k in (i - 2, i + 2)):
+                return True  # "ten dot oh dot ..."
             j, punct = self._next_tok(i, allow_punct=in_run)
             return j >= 0 and self._numberish(j, adjacent=not punct, in_run=in_run)
         return False
@@ -256,7 +271,9 @@ class _NumberPass:
                 s0, s1, punct = seps[n - 1]
                 prev = groups[n - 1]
                 single = len(prev.digits()) == 1 and len(g.digits()) == 1
-                concat = single or (not punct and (prev.spoken or g.spoken))
+                # a capitalised number word after no punctuation opens a new sentence
+                capital = g.spoken and self.toks[self.at[g.start]].text[:1].isupper()
+                concat = single or (not punct and (prev.spoken or g.spoken) and not capital)
                 out.append((s0, s1, "" if concat else " "))
             text = self.toks_text(g)
             if g.digits() != text:
@@ -264,7 +281,9 @@ class _NumberPass:
         return j
 
     def toks_text(self, g: _Group) -> str:
-        return next((t.text for t in self.toks if t.start == g.start and t.end == g.end), "")
+        """The text of a one-token group ("" for a phrase of several tokens)."""
+        t = self.toks[self.at[g.start]]
+        return t.text if t.end == g.end else ""
 
     def _continues(self, g: _Group, w: str) -> bool:
         lex = self.lex
