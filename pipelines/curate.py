@@ -42,6 +42,7 @@ from pipelines.decide import run_decide
 from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_manifests
 from pipelines.models import is_multilingual, resolve_model
 from pipelines.publish import run_publish
+from pipelines.report.thresholds import threshold_lines
 from pipelines.stages.decide import plan_reject
 from pipelines.takedown import carry_rules, clear_pending, recorded_digest, with_run_rules
 from schemas import accounting
@@ -244,6 +245,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
                           funnel_stages(registry, config.curate))
     stats["accounting"] = books
     stats["anonymise"] = anonymise_stats(plan_kept, config.curate.anonymise)
+    stats["thresholds"] = threshold_lines(config.curate)
     stats["speech_lost"] = {"short_regions_s": round(sum(r["short_speech_s"] or 0.0
                                                          for r in decoded), 3)}
     write_manifests(out, segments, rejects, shardlist, stats)

@@ -7,6 +7,7 @@ and lets the tests check each number against the manifests directly.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,13 +286,19 @@ def measure_series(df: pl.DataFrame | None, column: str) -> pl.Series | None:
 
 
 def distributions(
-    segments: pl.DataFrame | None, rejects: pl.DataFrame | None, bins: int = 40
+    segments: pl.DataFrame | None, rejects: pl.DataFrame | None, bins: int = 40,
+    plan_dropped: pl.DataFrame | None = None,
 ) -> list[tuple[str, str, str, Histogram | None]]:
-    """(column, title, unit, histogram of kept vs dropped) for each of :data:`MEASURES`."""
+    """(column, title, unit, histogram of kept vs dropped) for each of :data:`MEASURES`.
+
+    Dropped values come from the plan's dropped rows when the run has a plan (every measure of
+    every candidate), else from the rejects manifest where it carries the measure."""
     out = []
     for column, title, unit in MEASURES:
         series = {"kept": measure_series(segments, column)}
-        dropped = measure_series(rejects, column)
+        dropped = measure_series(plan_dropped, column)
+        if dropped is None or not _finite(dropped).size:
+            dropped = measure_series(rejects, column)
         if dropped is not None and _finite(dropped).size:
             series["dropped"] = dropped
         out.append((column, title, unit, histogram(series, bins=bins)))
@@ -434,3 +441,17 @@ def compare_frames(a: pl.DataFrame, b: pl.DataFrame, on: list[str], value: str) 
         pl.col("a", "b").fill_null(0))
     out = out.with_columns((pl.col("a") - pl.col("b")).alias("delta"))
     return out.sort(["delta", *on], descending=[True] + [False] * len(on))
+
+
+def nearest_ids(df: pl.DataFrame | None, column: str, value: float, n: int,
+                ids: Iterable[str] | None = None, id_column: str = "segment_id") -> list[str]:
+    """Up to ``n`` ids whose ``column`` is closest to ``value`` (optionally among ``ids``);
+    ties broken by id, so the page is reproducible."""
+    if _empty(df) or column not in df.columns or n <= 0:
+        return []
+    sub = df.select(id_column, column).drop_nulls()
+    if ids is not None:
+        sub = sub.filter(pl.col(id_column).is_in(list(ids)))
+    sub = sub.filter(pl.col(column).is_finite())
+    sub = sub.with_columns((pl.col(column) - value).abs().alias("_gap")).sort(["_gap", id_column])
+    return sub[id_column].head(n).to_list()

@@ -35,12 +35,14 @@ class ReportConfig:
     kept_samples: int = 12  # kept segments shown with audio
     reject_rows_per_reason: int = 20  # reject rows listed under each drop reason
     reject_audio_per_reason: int = 3  # dropped segments per reason shown with audio
+    threshold_samples: int = 2  # kept and dropped segments nearest each threshold, with audio
     clip_seconds: float = 6.0  # each embedded clip is cut to this many seconds
     histogram_bins: int = 40  # bins of each distribution
     top_groups: int = 25  # rows per "hours by ..." table before the rest becomes "(other)"
 
     def validate(self, where: str = "report") -> None:
-        for name in ("kept_samples", "reject_rows_per_reason", "reject_audio_per_reason"):
+        for name in ("kept_samples", "reject_rows_per_reason", "reject_audio_per_reason",
+                     "threshold_samples"):
             check(getattr(self, name) >= 0, f"{where}.{name}", "must be >= 0")
         check(0 < self.clip_seconds <= 60, f"{where}.clip_seconds", "must be in (0, 60]")
         check(2 <= self.histogram_bins <= 500, f"{where}.histogram_bins", "must be in [2, 500]")
@@ -101,7 +103,9 @@ def _summarise(data: runfiles.RunData, cfg: ReportConfig) -> dict[str, Any]:
                                                    top=cfg.top_groups))
                    for col, title in GROUPINGS],
         "distributions": aggregate.distributions(data.segments, data.rejects,
-                                                 bins=cfg.histogram_bins),
+                                                 bins=cfg.histogram_bins,
+                                                 plan_dropped=data.plan_dropped),
+        "thresholds": data.stats.get("thresholds") or {},
         "dedup": aggregate.dedup(data.segments, data.rejects),
         "pii": aggregate.pii_counts(data.segments, data.rejects),
     }
@@ -123,7 +127,9 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
                                               f"plot-by-{slug(col)}")
     for col, title, unit, hist in summary["distributions"]:
         if hist is not None:
-            fig = figures.histogram_figure(hist, title, unit, share=len(hist.counts) > 1)
+            lines = [tuple(line) for line in summary["thresholds"].get(col, [])]
+            fig = figures.histogram_figure(hist, title, unit, share=len(hist.counts) > 1,
+                                           lines=lines)
             out[f"dist-{col}"] = figures.to_div(fig, f"plot-dist-{slug(col)}")
     if summary["dedup"] is not None and summary["dedup"].size_counts:
         out["dedup"] = figures.to_div(figures.dedup_figure(summary["dedup"]), "plot-dedup")
@@ -180,6 +186,8 @@ def render(run_dir: str, compare: str | None = None,
     reject_samples = samples.reject_samples(
         data, cfg.reject_rows_per_reason, cfg.reject_audio_per_reason, cfg.seed, cfg.clip_seconds)
     kept = samples.kept_samples(data, cfg.kept_samples, cfg.seed, cfg.clip_seconds)
+    near = samples.threshold_samples(data, summary["thresholds"], cfg.threshold_samples,
+                                     cfg.clip_seconds)
     context = {
         "run_dir": data.run_dir, "missing": data.missing, "cfg": cfg,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -188,6 +196,7 @@ def render(run_dir: str, compare: str | None = None,
         "reasons": summary["reasons"].to_dicts(),
         "groups": [(col, title, df.to_dicts()) for col, title, df in summary["groups"]],
         "distributions": summary["distributions"],
+        "thresholds": summary["thresholds"], "near_threshold": near,
         "dedup": summary["dedup"],
         "pii": summary["pii"].to_dicts(),
         "sources_quality": data.stats.get("sources_quality") or {},

@@ -10,6 +10,7 @@ the visible two costs almost nothing.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -95,11 +96,12 @@ def hours_by_figure(df: pl.DataFrame, column: str, title: str) -> go.Figure:
     return fig
 
 
-def histogram_figure(hist: Histogram, title: str, unit: str, share: bool = False) -> go.Figure:
+def histogram_figure(hist: Histogram, title: str, unit: str, share: bool = False,
+                     lines: Sequence[tuple[float, str]] = ()) -> go.Figure:
     """Overlaid pre-binned histograms of the series in ``hist`` (kept vs dropped, or A vs B).
 
     ``share`` plots each series as a percentage of its own values, so runs (or kept and
-    dropped) of different sizes compare by shape."""
+    dropped) of different sizes compare by shape; ``lines`` marks the run's thresholds."""
     fig = go.Figure()
     width = (hist.edges[-1] - hist.edges[0]) / max(1, len(hist.edges) - 1)
     for name, counts in hist.counts.items():
@@ -109,6 +111,9 @@ def histogram_figure(hist: Histogram, title: str, unit: str, share: bool = False
         fig.add_bar(name=f"{name} (n={hist.n[name]})", x=hist.centers, y=y,
                     width=width, opacity=0.6, marker_color=COLORS.get(name, "#555"),
                     hovertemplate=f"{name}: {fmt} at %{{x:.3g}} {unit}<extra></extra>")
+    for value, label in lines:
+        fig.add_vline(x=value, line_dash="dash", line_color="#222", line_width=1.5,
+                      annotation_text=label, annotation_position="top")
     fig.update_layout(barmode="overlay", title=title, xaxis_title=unit,
                       yaxis_title="% of segments" if share else "segments", bargap=0)
     return fig

@@ -38,6 +38,12 @@ REJECT_THIN_COLUMNS = (
     "licence", "label_source", "snr_db", "dnsmos", "loudness_lufs", "cer", "language_prob",
     "chars_per_second",
 )
+# The plan's dropped rows carry every measure (the rejects manifest has few): the distributions
+# overlay them and the threshold listening picks from them.
+PLAN_DROPPED_COLUMNS = (
+    "segment_id", "keep", "reject_reason", "duration", "snr_db", "dnsmos", "loudness_lufs",
+    "chars_per_second", "cer", "language_prob",
+)
 # Columns that are text-derived and cheap to reduce to a length while streaming.
 REJECT_TEXT_LENGTH_COLUMN = "text"
 
@@ -173,6 +179,7 @@ class RunData:
     shards: dict[str, Any] = field(default_factory=dict)
     segments: pl.DataFrame | None = None
     rejects: pl.DataFrame | None = None
+    plan_dropped: pl.DataFrame | None = None  # dropped candidates with their measures (plan)
     missing: list[str] = field(default_factory=list)
 
     @property
@@ -204,4 +211,7 @@ def load_run(run_dir: str) -> RunData:
     )
     if data.rejects is None:
         data.missing.append("manifest/rejects.parquet")
+    plan = read_parquet_columns(join(run_dir, "plan", "segments.parquet"), PLAN_DROPPED_COLUMNS)
+    if plan is not None and "keep" in plan.columns:
+        data.plan_dropped = plan.filter(~pl.col("keep")).drop("keep")
     return data

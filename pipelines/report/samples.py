@@ -27,7 +27,13 @@ def _clip(text: Any) -> str:
 def kept_samples(data: runfiles.RunData, n: int, seed: int,
                  max_seconds: float) -> list[dict[str, Any]]:
     """``n`` seeded kept segments with their audio read from the shards."""
-    ids = aggregate.sample_ids(data.segments, "segment_id", n, seed)
+    return kept_clips(data, aggregate.sample_ids(data.segments, "segment_id", n, seed),
+                      max_seconds)
+
+
+def kept_clips(data: runfiles.RunData, ids: list[str],
+               max_seconds: float) -> list[dict[str, Any]]:
+    """The kept segments ``ids`` with their audio read from the shards (sorted by id)."""
     rows = runfiles.read_rows(data.segments_uri, ids, "segment_id")
     if rows.height == 0:
         return []
@@ -107,3 +113,38 @@ def reject_samples(
         out[reason] = {"rows": rows, "clips": clips}
     return out
 
+
+
+def threshold_samples(data: runfiles.RunData, thresholds: dict[str, Any], per_side: int,
+                      max_seconds: float) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per measure with a threshold: the kept and the dropped segments closest to it, to listen
+    to what the cut separates. Kept audio comes from the shards; dropped audio from the reject
+    samples publish wrote (``RUN/samples/rejected/``), so only those can be offered."""
+    reject_audio = {posixpath.basename(u).split(".", 1)[0]: u
+                    for uris in runfiles.list_reject_samples(data.run_dir).values()
+                    for u in uris}
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for column, lines in sorted(thresholds.items()):
+        if not lines:
+            continue
+        value = float(lines[0][0])
+        kept_ids = aggregate.nearest_ids(data.segments, column, value, per_side)
+        kept = kept_clips(data, kept_ids, max_seconds) if kept_ids else []
+        dropped_ids = aggregate.nearest_ids(data.plan_dropped, column, value, per_side,
+                                            ids=reject_audio)
+        dropped = []
+        if dropped_ids and data.plan_dropped is not None:
+            values = dict(zip(data.plan_dropped["segment_id"], data.plan_dropped[column],
+                              strict=True))
+            reasons = dict(zip(data.plan_dropped["segment_id"],
+                               data.plan_dropped["reject_reason"], strict=True))
+            for sid in dropped_ids:
+                dropped.append({
+                    "id": sid, "reason": reasons.get(sid) or "", "value": values.get(sid),
+                    "audio": audio.data_uri(runfiles.read_bytes(reject_audio[sid]),
+                                            max_seconds=max_seconds)})
+        for clip in kept:
+            clip["value"] = clip["scores"].get(column)
+        if kept or dropped:
+            out[column] = {"kept": kept, "dropped": dropped}
+    return out

@@ -230,3 +230,41 @@ def test_cli_report_command(tmp_path):
     shutil.rmtree(fx.path / "samples")
     assert main(["report", str(fx.path)]) == 0
     assert (fx.path / "report" / "index.html").stat().st_size > 0
+
+
+def test_thresholds_draw_lines_and_offer_the_segments_nearest_the_cut(tmp_path):
+    """The run's own thresholds (stats.json) become dashed lines, dropped values come from the
+    plan, and the kept and dropped segments nearest the cut are offered with audio."""
+    import json
+
+    from schemas.analysis import PLAN_SCHEMA
+    from schemas.arrow import table
+
+    fx = make_run(tmp_path / "run", n_segments=30, n_rejects=18, dnsmos=True)
+    stats = json.loads((fx.path / "stats.json").read_text())
+    stats["thresholds"] = {"dnsmos": [[3.0, "drops below 3"]]}
+    (fx.path / "stats.json").write_text(json.dumps(stats))
+    with_audio = [i for ids in fx.reject_audio.values() for i in ids]
+    scores = {rid: 2.0 + 0.1 * k for k, rid in enumerate(with_audio)}  # 2.0, 2.1, ...
+    scores["no-audio-but-nearest"] = 2.99
+    plan = [{**fx.segments[0], "segment_id": rid, "dnsmos": v, "keep": False,
+             "reject_stage": "quality", "reject_reason": "low_dnsmos", "reject_detail": "",
+             "audio_edits": [], "shard_index": -1, "audio_pack": "", "audio_offset": 0,
+             "audio_bytes": 0} for rid, v in scores.items()]
+    (fx.path / "plan").mkdir()
+    pq.write_table(table(plan, PLAN_SCHEMA), fx.path / "plan" / "segments.parquet")
+    html = Path(build_report(str(fx.path), config=ReportConfig(threshold_samples=2))) \
+        .read_text(encoding="utf-8")
+    doc = lxml.html.fromstring(html)
+    dist = doc.xpath('//div[@data-measure="dnsmos"]')[0]
+    assert '"x0":3.0' in lxml.html.tostring(dist, encoding="unicode").replace(" ", "")
+    (near,) = doc.xpath('//div[@class="near-threshold"][@data-measure="dnsmos"]')
+    shown = [c.text_content() for c in near.xpath('.//div[contains(@class, "clip")]')]
+    kept_values = sorted((abs(s["dnsmos"] - 3.0), s["segment_id"]) for s in fx.segments)
+    for _, sid in kept_values[:2]:
+        assert any(sid in text and text.startswith("kept") for text in shown)
+    nearest_dropped = sorted(with_audio, key=lambda r: (abs(scores[r] - 3.0), r))[:2]
+    for rid in nearest_dropped:  # the nearest with audio, not the one that has none
+        assert any(rid in text and text.startswith("dropped (low_dnsmos)") for text in shown)
+    assert not any("no-audio-but-nearest" in text for text in shown)
+    assert len(near.xpath(".//audio")) == 4
