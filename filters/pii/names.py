@@ -50,7 +50,7 @@ _NOT_NAMES = {
     "email", "e-mail", "mail", "phone", "call", "text", "visa", "mastercard", "card", "iban",
     "ssn", "dni", "cpf", "uid", "aadhaar", "nhs", "ip", "url", "www", "http", "https", "today",
     "tomorrow", "yesterday", "morning", "evening", "night", "christmas", "easter", "lane",
-    "drive", "close", "way", "place", "court", "boulevard", "square", "park", "apartment",
+    "drive", "close", "way", "place", "court", "boulevard", "square", "apartment",
     "suite", "flat", "number", "address", "account", "yeah", "right",
 }
 # spaCy labels of entities that are not people: a capitalised run inside one is not a name.
@@ -146,8 +146,7 @@ _STRONG_AFTER = re.compile(r"^(?:\s+(?i:is my|was my|and i\b|speaking|here\b|(?:
                            r"the|my|our) (?:" + _KIN + r")))")
 _WEAK_AFTER = re.compile(r"^(?:['’]s\b|\s+(?i:said|says|told|asked|called|wrote|"
                          r"will\b|who\b|thinks|thought|agreed|replied|explained|mentioned|"
-                         r"emailed|texted|phoned|joined|left|works|worked|lives|lived|is\b|was\b|"
-                         r"and\b))")
+                         r"emailed|texted|phoned|joined|left|works|worked|lives|lived))")
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -214,7 +213,10 @@ class SpacyNames:
                 if len(run) >= 2 or _context(text, start, end):
                     out.append((start, end))
             run = []
-        return [span for span in out if not _place(text, span)]
+        # ASR output without capitals gives no evidence either way; the model's lower-case
+        # "persons" ("w w w") are noise
+        return [span for span in out if not _place(text, span)
+                and any(c.isupper() for c in text[span[0]:span[1]])]
 
 
 def _place(text: str, span: Span) -> bool:

@@ -350,7 +350,7 @@ _SPOKEN_IP = re.compile(r"\b\d{1,3}(?:\s*(?:\.|\bdot\b|\bpoint\b)\s*\d{1,3}){3}\
 _PLUS = re.compile(r"\bplus\s+(?=\d)", re.I)
 _SYMBOL = re.compile(r"\s*\b(?P<w>dot|point|at|forward\s+slash|slash|colon|underscore|dash|"
                      r"hyphen)\b\s*|\s*(?P<p>[.@/:_-])\s*|(?<=\b[a-z])\s+(?=[a-z]\b)"
-                     r"|(?<=[a-z])\s+(?=\d+\s+at\b)"
+                     r"|(?<=[a-z0-9])\s+(?=\d+\s+at\b)"
                      r"|\bdouble\s+u\s+double\s+u\s+double\s+u\b", re.I)
 _SYMBOLS = {"dot": ".", "point": ".", "at": "@", "slash": "/", "forward slash": "/",
             "colon": ":", "underscore": "_", "dash": "-", "hyphen": "-"}
