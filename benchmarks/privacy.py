@@ -41,7 +41,9 @@ WER: every English speech clip (reference transcripts) through the pipeline's la
 default), original and anonymised with its recording's α; corpus WER with the Whisper normaliser.
 
 Usage: nice -n 10 .venv/bin/python benchmarks/privacy.py [--model tiny.en] [--chunks 3]
-       [--chunk-s 4] [--bootstrap 1000] [--no-wer]
+       [--chunk-s 4] [--bootstrap 1000] [--no-wer] [--sweep 0.75:0.9 0.5:0.7 ...]
+``--sweep`` prints, instead of the attacker table, ignorant and lazy-informed EER and the WER for
+each α range given (the privacy/utility trade-off behind the default range).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixed-alpha", type=float, default=0.8)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--no-wer", action="store_true")
+    ap.add_argument("--sweep", nargs="+", metavar="LO:HI",
+                    help="instead: ignorant and lazy EER and WER for these α ranges")
     args = ap.parse_args(argv)
 
     base = speech_eval_dir()
@@ -201,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     speakers = sorted({u["speaker"] for u in utts})
     multi = sorted({u["speaker"] for u in utts
                     if len({v["recording"] for v in utts if v["speaker"] == u["speaker"]}) > 1})
+    if args.sweep:
+        print(f"# α sweep: {len(utts)} utterances, {len(speakers)} speakers, {len(pairs)} trials "
+              f"({int(target.sum())} target)\n")
+        variants = sweep(args.sweep, utts, emb, pairs, target, cross, args)
+        if not args.no_wer:
+            print_wer(rows, base, variants, args)
+        return 0
     fixed = args.fixed_alpha
     conditions = {  # name -> (enrolment α of pair (i, j), trial α)
         "original": (lambda i, j: None, lambda j: None),
@@ -237,13 +249,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{eer(scores[keep], target[keep]):.1f} | {anchor} | {goal} |", flush=True)
     print(f"\n(speaker verification: {time.perf_counter() - t0:.0f} s)")
     if not args.no_wer:
-        print_wer(rows, base, config, fixed, args)
+        print_wer(rows, base, {
+            "anonymised, α per recording": lambda f: alpha_for(f"recording:{f}", config),
+            f"fixed α={fixed}": lambda f: fixed}, args)
     return 0
 
 
-def print_wer(rows: list[dict], base: Path, config: AnonymiseConfig, fixed: float,
+def print_wer(rows: list[dict], base: Path, variants: dict[str, Any],
               args: argparse.Namespace) -> None:
-    """The pipeline's labeller on the English clips, original and anonymised."""
+    """The pipeline's labeller on the English clips, original and anonymised: ``variants`` maps
+    a row label to a function of the clip's file giving its α (None: the original audio)."""
     from quality import run_batched, segment_items
 
     from filters.agreement import corpus_error_rates
@@ -260,12 +275,11 @@ def print_wer(rows: list[dict], base: Path, config: AnonymiseConfig, fixed: floa
                       "text_lid": ("en", 1.0)})
     segment_items(items)
     model = load_whisper(str(resolve_model(args.model)), "cpu", "auto", args.threads)
-    variants = {"original": None, "range": "range", f"fixed α={fixed}": fixed}
     wers = {}
-    for name, how in variants.items():
+    for name, alpha_of in {"original": lambda f: None, **variants}.items():
         runs = []
         for it in items:
-            a = alpha_for(f"recording:{it['file']}", config) if how == "range" else how
+            a = alpha_of(it["file"])
             runs.append({**it, "samples": it["samples"] if a is None
                          else anonymise(it["samples"], a)})
         results, _, _ = run_batched(model, runs, 16, 5)
@@ -278,10 +292,36 @@ def print_wer(rows: list[dict], base: Path, config: AnonymiseConfig, fixed: floa
     print("| audio | corpus WER % | change (points) |")
     print("|---|---:|---:|")
     for name, value in wers.items():
-        label = "anonymised, α per recording" if name == "range" else name
         change = "" if name == "original" else f"{value - wers['original']:+.1f}"
-        print(f"| {label} | {value:.1f} | {change} |")
+        print(f"| {name} | {value:.1f} | {change} |", flush=True)
     print(f"\n(WER: {time.perf_counter() - t0:.0f} s)")
+
+
+def sweep(ranges: list[str], utts: list[dict], emb, pairs, target, cross,
+          args: argparse.Namespace) -> dict[str, Any]:
+    """Ignorant and lazy-informed EER for other α ranges (``lo:hi``; lo = hi is a fixed α, where
+    the lazy attacker is semi-informed); returns the WER variants to print."""
+    print("| α range | ignorant EER % | lazy-informed EER % | "
+          "ignorant / lazy, target trials across clips only |")
+    print("|---|---:|---:|---:|")
+    keep = cross | ~target
+    variants = {}
+    for spec in ranges:
+        lo, hi = (float(v) for v in spec.split(":"))
+        config = AnonymiseConfig(enabled=True, alpha_min=lo, alpha_max=hi)
+        attacker = AnonymiseConfig(enabled=True, alpha_min=lo, alpha_max=hi, seed=config.seed + 1)
+        alpha = {u["recording"]: alpha_for(f"recording:{u['recording']}", config) for u in utts}
+        guess = {r: alpha_for(f"recording:{r}", attacker) for r in alpha}
+        ignorant = np.array([float(np.dot(emb(i, None), emb(j, alpha[utts[j]["recording"]])))
+                             for i, j in pairs])
+        lazy = np.array([float(np.dot(emb(i, guess[utts[i]["recording"]]),
+                                      emb(j, alpha[utts[j]["recording"]]))) for i, j in pairs])
+        print(f"| {lo:g}–{hi:g} | {eer(ignorant, target):.1f} | {eer(lazy, target):.1f} | "
+              f"{eer(ignorant[keep], target[keep]):.1f} / {eer(lazy[keep], target[keep]):.1f} |",
+              flush=True)
+        variants[f"anonymised, α {lo:g}–{hi:g}"] = (
+            lambda f, c=config: alpha_for(f"recording:{f}", c))
+    return variants
 
 
 if __name__ == "__main__":
