@@ -146,6 +146,7 @@ class AsrConfig:
     context_pad_s: float = 5.0  # silence after a segment in the encoder input (0: full 30 s window)
     hint_below_prob: float = 0.5  # pooled audio LID under this: decode in the transcript's language
     encoder_cache_mb: float = 256.0  # encoder outputs kept from LID to decoding; rest re-encoded
+    word_times: bool = True  # word times of labels and source texts (needed by PII audio redaction)
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")

@@ -92,6 +92,7 @@ class LabelOptions:
     seek_min_speech_s: float = 0.5  # VAD speech left after the last timestamp that seeks on
     coverage_tolerance_s: float = 0.3  # VAD speech this close to a decoded span counts covered
     vad_aggressiveness: int = 2  # webrtcvad mode for the coverage measure (on normalised audio)
+    word_times: bool = True  # word start/end times by cross-attention alignment (ctranslate2 align)
 
     def validate(self) -> None:
         checks = (
@@ -112,6 +113,7 @@ class LabelOptions:
 
 
 Probs = tuple[tuple[str, float], ...]
+Words = tuple[tuple[str, float, float], ...]  # (word, start s, end s)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class AsrResult:
     coverage: float = 1.0  # share of the segment's VAD speech inside decoded timestamp spans
     uncovered_s: float = 0.0  # seconds of VAD speech no decoded span covers
     passes: int = 1  # decodes: 1, plus one per seek past the last timestamp
+    words: Words = ()  # the label's words with times (s, segment-relative); () without word_times
+    source_words: Words = ()  # the source text's words force-aligned to the audio (() if none)
 
 
 def load_whisper(model_dir: str, device: str = "auto", compute_type: str = "auto",
@@ -304,6 +308,7 @@ def _detect_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[in
 TIME_PRECISION = 0.02  # seconds per Whisper timestamp token
 MAX_INITIAL_TIMESTAMP_INDEX = 50  # the first timestamp is at most 1.0 s (as faster-whisper)
 VAD_FRAME_MS = 30
+HOP_LENGTH = 160  # samples per mel frame
 
 
 @dataclass(frozen=True)
@@ -351,17 +356,82 @@ def speech_coverage(flags: np.ndarray, spans: Sequence[tuple[float, float]],
     return covered / total, (total - covered) * frame_s
 
 
+WORD_MEDIAN_FILTER = 7  # frames of median filtering of the attention weights (faster-whisper)
+PREPEND_PUNCTUATION = "\"'“¿([{-"  # merged into the next word (faster-whisper's defaults)
+APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"  # merged into the previous word
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    """A word of an aligned token sequence: its text, times (s) and how many tokens it spans."""
+
+    word: str
+    start: float
+    end: float
+    n_tokens: int
+
+
+def align_words(model: Any, tokenizer: Any, encoded: Any, token_lists: Sequence[Sequence[int]],
+                num_frames: Sequence[int]) -> list[list[TimedWord]]:
+    """Word times of each token list against its row of ``encoded`` (one ``align`` call).
+
+    CTranslate2 forces the tokens through the decoder and runs DTW over the alignment heads'
+    cross-attention, exactly as faster-whisper's ``word_timestamps``; punctuation is merged into
+    its word as there. Times are relative to the start of the encoder input. A row without
+    tokens gets a one-token placeholder so the batch stays whole, and no words."""
+    from faster_whisper.transcribe import merge_punctuations
+
+    out: list[list[TimedWord]] = [[] for _ in token_lists]
+    if not any(token_lists):
+        return out
+    filler = [tokenizer.encode(" .")[0]]
+    results = model.model.align(encoded, tokenizer.sot_sequence,
+                                [list(t) or filler for t in token_lists],
+                                [max(1, int(n)) for n in num_frames],
+                                median_filter_width=WORD_MEDIAN_FILTER)
+    per_second = model.tokens_per_second
+    for k, (tokens, res) in enumerate(zip(token_lists, results, strict=True)):
+        if not tokens:
+            continue
+        words, word_tokens = tokenizer.split_to_word_tokens(list(tokens) + [tokenizer.eot])
+        if len(word_tokens) <= 1:
+            continue
+        text_idx = np.array([a for a, _b in res.alignments])
+        time_idx = np.array([b for _a, b in res.alignments])
+        jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+        jump_times = time_idx[jumps] / per_second
+        bounds = np.pad(np.cumsum([len(t) for t in word_tokens[:-1]]), (1, 0))
+        starts, ends = jump_times[bounds[:-1]], jump_times[bounds[1:]]
+        timing = [{"word": w, "tokens": list(t), "start": float(a), "end": float(b)}
+                  for w, t, a, b in zip(words, word_tokens, starts, ends, strict=False)]
+        merge_punctuations(timing, PREPEND_PUNCTUATION, APPEND_PUNCTUATION)
+        out[k] = [TimedWord(t["word"], t["start"], t["end"], len(t["tokens"]))
+                  for t in timing if t["tokens"]]
+    return out
+
+
+def _text_tokens(tokens: Sequence[int], eot: int) -> list[int]:
+    return [t for t in tokens if t < eot]
+
+
+Decoded = tuple[str, list[int], Any, list[TimedWord], list[TimedWord]]
+
+
 def _decode_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[int],
                  batches: Sequence[Sequence[int]], language: str, beam_size: int,
-                 cache: _EncoderCache | None) -> list[tuple[str, list[int], Any]]:
-    """(text, tokens, CTranslate2 result) per segment, all decoded in ``language``."""
+                 cache: _EncoderCache | None, word_times: bool = False,
+                 source_tokens: Sequence[Sequence[int]] | None = None) -> list[Decoded]:
+    """(text, tokens, CTranslate2 result, words, source words) per segment, all decoded in
+    ``language``. With ``word_times`` the decoded text tokens, and ``source_tokens`` (a
+    transcript's tokens per segment, or none) are aligned on the same encoder output, in the
+    same sub-batch: no second encoder pass."""
     import ctranslate2
     from faster_whisper.transcribe import get_suppressed_tokens
 
     tokenizer = _tokenizer(model, language)
     suppress = list(get_suppressed_tokens(tokenizer, [-1]))
     prompt = model.get_prompt(tokenizer, previous_tokens=[], without_timestamps=False)
-    out: list[tuple[str, list[int], Any]] = [("", [], None)] * len(audios)
+    out: list[Decoded] = [("", [], None, [], [])] * len(audios)
     if not batches:
         return out
     for ids in batches:
@@ -382,25 +452,59 @@ def _decode_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[in
             return_no_speech_prob=True, sampling_temperature=1.0,
             max_initial_timestamp_index=MAX_INITIAL_TIMESTAMP_INDEX,
         )
-        for i, res in zip(ids, results, strict=True):
+        words: list[list[TimedWord]] = [[] for _ in ids]
+        source_words: list[list[TimedWord]] = [[] for _ in ids]
+        if word_times:
+            frames = [min(len(audios[i]), contexts[i] * SAMPLE_RATE) // HOP_LENGTH for i in ids]
+            words = align_words(model, tokenizer, encoded,
+                                [_text_tokens(r.sequences_ids[0], tokenizer.eot)
+                                 for r in results], frames)
+            if source_tokens is not None and any(source_tokens[i] for i in ids):
+                source_words = align_words(model, tokenizer, encoded,
+                                           [source_tokens[i] for i in ids], frames)
+        for k, (i, res) in enumerate(zip(ids, results, strict=True)):
             tokens = res.sequences_ids[0]
-            out[i] = (tokenizer.decode(tokens).strip(), tokens, res)
+            out[i] = (tokenizer.decode(tokens).strip(), tokens, res, words[k], source_words[k])
+    return out
+
+
+def _kept_words(words: Sequence[TimedWord], n_tokens: int, offset: float, clip_end: float
+                ) -> list[tuple[str, float, float]]:
+    """The words of a pass's first ``n_tokens`` text tokens (the kept runs), clip-relative."""
+    out, seen = [], 0
+    for w in words:
+        if seen >= n_tokens:
+            break
+        seen += w.n_tokens
+        text = w.word.strip()
+        if text:
+            start = min(clip_end, offset + w.start)
+            out.append((text, _round(start), _round(max(start, min(clip_end, offset + w.end)))))
     return out
 
 
 def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequence[int],
                        batches: Sequence[Sequence[int]], language: str, options: LabelOptions,
-                       cache: _EncoderCache) -> list[tuple[str, float, float, float, float, int]]:
+                       cache: _EncoderCache, source_texts: Sequence[str | None] | None = None,
+                       ) -> list[tuple[str, float, float, float, float, int, Words, Words]]:
     """Decode every clip with timestamps; where VAD speech remains after the last timestamp,
     decode the rest of the clip from there (Whisper's long-form seek), up to ``max_passes``.
 
     Per clip: (text, avg_logprob, no_speech_prob, coverage, uncovered_s, passes). The clips
     that seek in a pass, and where, are a function of each clip's own earlier decodes, and the
-    rests are batched by their own context only: batching still changes nothing."""
+    rests are batched by their own context only: batching still changes nothing. With
+    ``options.word_times`` each pass's kept words are aligned on that pass's encoder output, and
+    ``source_texts`` (a segment's transcript text, when it has one) on the first pass's."""
     from filters.vad import speech_frames
 
     tokenizer = _tokenizer(model, language)
     ts_begin, eot = tokenizer.timestamp_begin, tokenizer.eot
+    source_tokens = None
+    if options.word_times and source_texts is not None:
+        source_tokens = [tokenizer.encode(" " + " ".join(t.split())) if t and t.strip() else []
+                         for t in source_texts]
+    words: list[list[tuple[str, float, float]]] = [[] for _ in clips]
+    source_words: list[Words] = [() for _ in clips]
     flags = [speech_frames(c, options.vad_aggressiveness, VAD_FRAME_MS) for c in clips]
     frame_s = VAD_FRAME_MS / 1000.0
     text_tokens: list[list[int]] = [[] for _ in clips]
@@ -414,18 +518,18 @@ def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequen
             break
         if pass_no == 0:
             decoded = _decode_pass(model, clips, contexts, batches, language,
-                                   options.beam_size, cache)
+                                   options.beam_size, cache, options.word_times, source_tokens)
             work = [(i, 0, decoded[i]) for i in range(len(clips))]
         else:
             rests = [clips[i][seek:] for i, seek in pending]
             rest_ctx = [context_seconds(len(r), options.context_pad_s) for r in rests]
             decoded = _decode_pass(model, rests, rest_ctx,
                                    context_batches(rest_ctx, options.batch_size), language,
-                                   options.beam_size, None)
+                                   options.beam_size, None, options.word_times)
             work = [(i, seek, decoded[k]) for k, (i, seek) in enumerate(pending)]
         last_pass = pass_no == options.max_passes - 1
         pending = []
-        for i, seek, (_text, tokens, res) in work:
+        for i, seek, (_text, tokens, res, pass_words, pass_source) in work:
             passes[i] += 1
             offset = seek / SAMPLE_RATE
             clip_end = len(clips[i]) / SAMPLE_RATE
@@ -442,8 +546,11 @@ def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequen
                     kept.append((offset + start, clip_end, toks))
                     decoded_end = clip_end
             n_tokens = sum(len(toks) for _a, _b, toks in kept)
+            words[i].extend(_kept_words(pass_words, n_tokens, offset, clip_end))
             if pass_no == 0:
                 no_speech[i] = float(res.no_speech_prob)
+                source_words[i] = tuple(_kept_words(
+                    pass_source, sum(w.n_tokens for w in pass_source), 0.0, clip_end))
             if res.scores and (n_tokens or pass_no == 0):
                 n = len(tokens)
                 scores[i].append((res.scores[0] * n / (n + 1), n + 1))
@@ -464,12 +571,14 @@ def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequen
         weight = sum(w for _s, w in scores[i])
         avg = sum(s * w for s, w in scores[i]) / weight if weight else 0.0
         coverage, uncovered = speech_coverage(flags[i], spans[i], options.coverage_tolerance_s)
-        out.append((text, avg, no_speech[i], coverage, uncovered, passes[i]))
+        out.append((text, avg, no_speech[i], coverage, uncovered, passes[i], tuple(words[i]),
+                    source_words[i]))
     return out
 
 
 def label_recording(model: Any, audios: Sequence[np.ndarray],
-                    options: LabelOptions = LabelOptions()) -> list[AsrResult]:
+                    options: LabelOptions = LabelOptions(),
+                    source_texts: Sequence[str | None] | None = None) -> list[AsrResult]:
     """Pseudo-label ALL segments of ONE recording (16 kHz float32, each <= 30 s), in order.
 
     With a multilingual model and no forced language, every segment's language is detected on
@@ -477,7 +586,12 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
     every segment is decoded in the pooled language (or in ``options.hint`` when the pooled
     probability is below ``options.hint_below_prob``). Each result is a function of ``audios``
     (as a multiset: their order does not matter) and ``options`` other than ``batch_size`` and
-    ``encoder_cache_mb`` only. Segments longer than 30 s are cut to their first 30 s."""
+    ``encoder_cache_mb`` only. Segments longer than 30 s are cut to their first 30 s.
+
+    With ``options.word_times`` every result carries its label's words with times; a segment
+    whose ``source_texts`` entry is a transcript also gets that transcript's words force-aligned
+    to its audio by the same model (``source_words``), so whichever label decide chooses, each
+    of its words has a time."""
     from faster_whisper.transcribe import get_compression_ratio
 
     options.validate()
@@ -502,9 +616,13 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
         cache = _EncoderCache(0)
         language = options.language if multilingual else "en"
         pooled_top, own_top = no_lid, [no_lid] * len(clips)
-    decoded = _decode_with_seeks(model, clips, contexts, batches, language, options, cache)
+    if source_texts is not None and len(source_texts) != len(clips):
+        raise ValueError("source_texts needs one entry per segment")
+    decoded = _decode_with_seeks(model, clips, contexts, batches, language, options, cache,
+                                 source_texts)
     results = []
-    for (text, avg_logprob, no_speech_prob, coverage, uncovered, passes), own_probs in zip(
+    for (text, avg_logprob, no_speech_prob, coverage, uncovered, passes, words,
+         source_words), own_probs in zip(
             decoded, own_top, strict=True):
         results.append(AsrResult(
             text=text,
@@ -519,6 +637,8 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
             coverage=_round(coverage),
             uncovered_s=_round(uncovered),
             passes=passes,
+            words=words,
+            source_words=source_words,
         ))
     return results
 

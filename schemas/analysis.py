@@ -12,6 +12,13 @@ import pyarrow as pa
 from schemas.arrow import RECORDING_SCHEMA, SEGMENT_SCHEMA, segment_row
 from schemas.records import Segment
 
+# A word and its time span (s, segment-relative): analysis rows only, never published.
+WORD_TYPE = pa.struct([("word", pa.string()), ("start", pa.float64()), ("end", pa.float64())])
+WORD_FIELDS = [
+    ("pseudo_words", pa.list_(WORD_TYPE)),  # the pseudo-label's words (cross-attention alignment)
+    ("source_words", pa.list_(WORD_TYPE)),  # the source text's words, force-aligned to the audio
+]
+
 # Where a candidate's FLAC bytes are: a pack tar under RUN/analysis/audio/ and a byte range.
 AUDIO_REF_FIELDS = [
     ("audio_pack", pa.string()),  # pack tar name ("" when the audio was not kept)
@@ -20,7 +27,7 @@ AUDIO_REF_FIELDS = [
 ]
 
 # analysis/segments/*.parquet: every candidate segment with all its measures and labels.
-ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS])
+ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS, *WORD_FIELDS])
 
 # analysis/recordings/*.parquet: every recording analyse looked at (decoded or not). A pack's
 # recordings file is written last, so it is the pack's commit marker.
@@ -52,7 +59,14 @@ PLAN_SCHEMA = pa.schema([
 def analysis_segment_row(seg: Segment, pack: str, offset: int, size: int) -> dict[str, Any]:
     row = segment_row(seg)
     row.update(audio_pack=pack, audio_offset=offset, audio_bytes=size)
+    for name, words in (("pseudo_words", seg.pseudo_words), ("source_words", seg.source_words)):
+        row[name] = [{"word": w, "start": a, "end": b} for w, a, b in words]
     return row
+
+
+def words_from_row(row: dict[str, Any], name: str) -> tuple[tuple[str, float, float], ...]:
+    """An analysis row's word list (``pseudo_words`` or ``source_words``) as tuples."""
+    return tuple((w["word"], float(w["start"]), float(w["end"])) for w in row.get(name) or ())
 
 
 def audio_ref(row: dict[str, Any]) -> tuple[str, int, int]:

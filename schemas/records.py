@@ -132,7 +132,8 @@ class Segment:
     chars_per_second: float | None = None
     dnsmos: float | None = None
     # privacy / dedup
-    pii_spans: tuple[tuple[int, int, str], ...] = ()
+    # PII found in the label (filters/redaction.py): (start s, end s, type, action), no PII text
+    pii_spans: tuple[tuple[float, float, str, str], ...] = ()
     dedup_cluster: str = ""
     verdicts: tuple[Verdict, ...] = ()
     # set by the shard writer
@@ -153,6 +154,15 @@ class Segment:
     # voice anonymisation (filters/anonymise.py): the McAdams α decide chose for this segment's
     # voice and publish applied (None: not anonymised)
     anonymise_alpha: float | None = None
+    # word times (pipelines/whisper.py), segment-relative seconds: the pseudo-label's words, and
+    # the source text's words force-aligned to the audio. Internal (analysis rows only): never in
+    # SEGMENT_SCHEMA, so never published (they spell out the raw words, PII included).
+    pseudo_words: tuple[tuple[str, float, float], ...] = field(default=(), compare=False,
+                                                               repr=False)
+    source_words: tuple[tuple[str, float, float], ...] = field(default=(), compare=False,
+                                                               repr=False)
+    # audio edits decide plans for publish: (start s, end s, action), see filters/audio_edits.py
+    audio_edits: tuple[tuple[float, float, str], ...] = ()
 
     @property
     def duration(self) -> float:

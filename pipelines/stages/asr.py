@@ -75,8 +75,10 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
         options = LabelOptions(beam_size=cfg.beam_size, language=cfg.language,
                                context_pad_s=cfg.context_pad_s, hint=recording_hint(work),
                                hint_below_prob=cfg.hint_below_prob, batch_size=cfg.batch_size,
-                               encoder_cache_mb=cfg.encoder_cache_mb)
-        results = label_recording(model, [s.audio for s in work.segments], options)
+                               encoder_cache_mb=cfg.encoder_cache_mb,
+                               word_times=cfg.word_times)
+        results = label_recording(model, [s.audio for s in work.segments], options,
+                                  [s.source_text for s in work.segments])
         return [
             replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
                     no_speech_prob=round(r.no_speech_prob, 4),
@@ -85,7 +87,8 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
                     audio_language_prob=round(r.detected_prob, 4),
                     audio_language_probs=_rounded(r.language_probs),
                     label_coverage=round(r.coverage, 4),
-                    label_uncovered_s=round(r.uncovered_s, 4))
+                    label_uncovered_s=round(r.uncovered_s, 4),
+                    pseudo_words=r.words, source_words=r.source_words)
             for s, r in zip(work.segments, results, strict=True)
         ]
 

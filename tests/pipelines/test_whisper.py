@@ -374,14 +374,15 @@ def early_stopping_decoder(monkeypatch):
     def t(s):
         return ts + round(s / 0.02)
 
-    def decode_pass(model, audios, contexts, batches, language, beam_size, cache):
-        out = [("", [], None)] * len(audios)
+    def decode_pass(model, audios, contexts, batches, language, beam_size, cache,
+                    word_times=False, source_tokens=None):
+        out = [("", [], None, [], [])] * len(audios)
         for ids in batches:
             for i in ids:
                 seconds = round(len(audios[i]) / SR)
                 tokens = {10: [t(0), 1, 2, 3, t(4.0)], 6: [t(0), 4, 5, t(5.0)],
                           4: [t(0), 7, t(3.5)]}[seconds]
-                out[i] = ("", tokens, _Res(-0.2 if seconds != 6 else -0.5))
+                out[i] = ("", tokens, _Res(-0.2 if seconds != 6 else -0.5), [], [])
         return out
 
     def frames(samples, aggressiveness, frame_ms):  # speech wherever the clip is non-zero
@@ -411,12 +412,12 @@ def test_speech_after_the_last_timestamp_is_decoded_from_there(early_stopping_de
                             options.batch_size), "en", options, _EncoderCache(0))
         return [got[order.index(i)] for i in range(len(clips))]
 
-    (text, avg, _nsp, coverage, uncovered, passes), short = run(LabelOptions())
+    (text, avg, _nsp, coverage, uncovered, passes, *_words), short = run(LabelOptions())
     assert text == "1 2 3 4 5" and passes == 2 and coverage == 1.0 and uncovered == 0.0
     assert avg == pytest.approx((-0.2 * 5 / 6 * 6 + -0.5 * 4 / 5 * 5) / 11)
     assert short[0] == "7" and short[5] == 1
     # one pass (the old labeller): the label stops at 4 s and says so
-    (text1, _a, _n, coverage1, uncovered1, passes1), _ = run(LabelOptions(max_passes=1))
+    (text1, _a, _n, coverage1, uncovered1, passes1, *_w), _ = run(LabelOptions(max_passes=1))
     assert text1 == "1 2 3" and passes1 == 1
     assert coverage1 == pytest.approx(4.3 / 9.0, abs=0.01)
     assert uncovered1 == pytest.approx(4.7, abs=0.05)
