@@ -117,6 +117,31 @@ def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any
         "languages": {k: {"segments": int(v["segments"]), "hours": _hours(v["hours"])}
                       for k, v in sorted(languages.items())},
         "sources_quality": sources_quality(recordings, segments, rejects),
+        "privacy": privacy_stats(segments, rejects),
+    }
+
+
+def privacy_stats(segments: list[dict[str, Any]], rejects: list[dict[str, Any]]
+                  ) -> dict[str, Any]:
+    """PII found and what was done (``curate.privacy``): spans by type and action in the kept
+    segments, the seconds of their words (the audio edits add the margin), and the segments
+    dropped with reason ``pii``. Counts only: no PII value is ever written here."""
+    spans: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seconds: dict[str, float] = defaultdict(float)
+    with_pii = 0
+    for s in segments:
+        found = s.get("pii_spans") or []
+        with_pii += bool(found)
+        for span in found:
+            spans[span["type"]][span.get("action") or ""] += 1
+            seconds[span.get("action") or ""] += max(0.0, span["end"] - span["start"])
+    dropped = [r for r in rejects if r["reason"] == Stage.PII]
+    return {
+        "segments_with_pii": with_pii,
+        "spans": {t: dict(sorted(a.items())) for t, a in sorted(spans.items())},
+        "seconds": {a: round(v, 3) for a, v in sorted(seconds.items())},
+        "dropped": {"segments": len(dropped),
+                    "hours": _hours(sum(r["duration"] or 0.0 for r in dropped))},
     }
 
 

@@ -16,6 +16,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from filters.anonymise_config import AnonymiseConfig
+from filters.audio_edits import DEFAULT_FADE_MS
 from pipelines import io as sio
 from pipelines.stages.publish import WriteRejectSamples, WriteShard
 from pipelines.stages.rows import WriteRows, read_rows
@@ -46,7 +47,8 @@ def pick_reject_samples(rows: list[dict[str, Any]],
 def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
                 reject_refs: list[dict[str, Any]], flac_compression: int,
                 beam_args: list[str],
-                anonymise: AnonymiseConfig | None = None) -> list[dict[str, Any]]:
+                anonymise: AnonymiseConfig | None = None,
+                fade_ms: float = DEFAULT_FADE_MS) -> list[dict[str, Any]]:
     """Write the shards and reject samples; returns one row per written shard, by index."""
     shards_dir, samples_dir = sio.join(run_dir, "shards"), sio.join(run_dir, "samples")
     parts = sio.join(run_dir, "_work", "shards")
@@ -61,11 +63,11 @@ def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
         _ = (p | "Shards" >> beam.Create(sorted(groups.items()))
              | "SpreadShards" >> beam.Reshuffle()
              | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, shards_dir,
-                                                      flac_compression, anonymise))
+                                                      flac_compression, anonymise, fade_ms))
              | "ShardRows" >> beam.ParDo(WriteRows(parts, None)))
         _ = (p | "RejectSamples" >> beam.Create(pick_reject_samples(reject_refs))
              | "WriteRejectSamples" >> beam.ParDo(WriteRejectSamples(
-                 analysis_dir, sio.join(samples_dir, "rejected"), anonymise)))
+                 analysis_dir, sio.join(samples_dir, "rejected"), anonymise, fade_ms)))
     written = {r["index"]: r for r in read_rows(parts)}
     _clear(sio.join(run_dir, "_work"))
     log.info("publish: %d shard(s)", len(written))

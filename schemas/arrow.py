@@ -17,7 +17,10 @@ VERDICT_TYPE = pa.struct(
     [("filter", pa.string()), ("passed", pa.bool_()), ("reason", pa.string()),
      ("detail", pa.string()), ("value", pa.float64())]
 )
-PII_SPAN_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32()), ("type", pa.string())])
+# A PII span of a label as time (s, segment-relative), its type and the action taken: never the
+# PII text (filters/redaction.py).
+PII_SPAN_TYPE = pa.struct([("start", pa.float64()), ("end", pa.float64()), ("type", pa.string()),
+                           ("action", pa.string())])
 LANG_PROB_TYPE = pa.struct([("language", pa.string()), ("prob", pa.float64())])
 
 RECORDING_SCHEMA = pa.schema(
@@ -143,7 +146,8 @@ def segment_row(seg: Segment) -> dict[str, Any]:
                 for v in seg.verdicts
             ]
         elif name == "pii_spans":
-            row[name] = [{"start": s, "end": e, "type": t} for s, e, t in seg.pii_spans]
+            row[name] = [{"start": s, "end": e, "type": t, "action": a}
+                         for s, e, t, a in seg.pii_spans]
         elif name == "audio_language_probs":
             row[name] = [{"language": lang, "prob": p} for lang, p in seg.audio_language_probs]
         else:
@@ -160,7 +164,8 @@ def segment_from_row(row: dict[str, Any]) -> Segment:
             Verdict(v["filter"], v["passed"], v["reason"], v["detail"], v.get("value"))
             for v in row.get("verdicts") or ()
         ),
-        pii_spans=tuple((s["start"], s["end"], s["type"]) for s in row.get("pii_spans") or ()),
+        pii_spans=tuple((s["start"], s["end"], s["type"], s.get("action") or "")
+                        for s in row.get("pii_spans") or ()),
         audio_language_probs=tuple(
             (p["language"], p["prob"]) for p in row.get("audio_language_probs") or ()
         ),

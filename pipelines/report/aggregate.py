@@ -376,16 +376,21 @@ def dedup(
 
 
 def pii_counts(segments: pl.DataFrame | None, rejects: pl.DataFrame | None) -> pl.DataFrame:
-    """PII found, by type and action: spans ``redacted`` in kept segments (from ``pii_spans``)
-    and segments ``dropped`` for PII (type = first word of the reject's detail)."""
+    """PII found, by type and action: spans ``redacted`` (or ``kept``, per the span's action)
+    in kept segments (from ``pii_spans``) and segments ``dropped`` for PII (type = first word of
+    the reject's detail)."""
     schema = {"type": pl.String, "action": pl.String, "count": pl.Int64}
     frames = []
     if not _empty(segments) and "pii_spans" in segments.columns:
         spans = segments.select(pl.col("pii_spans")).explode("pii_spans").drop_nulls()
         if spans.height:
+            fields = {f.name for f in spans.schema["pii_spans"].fields}
+            action = (pl.col("pii_spans").struct.field("action")
+                      .replace_strict({"keep": "kept"}, default="redacted")
+                      if "action" in fields else pl.lit("redacted"))
             frames.append(spans.select(
                 pl.col("pii_spans").struct.field("type").fill_null(UNKNOWN).alias("type"),
-                pl.lit("redacted").alias("action")))
+                action.alias("action")))
     if not _empty(rejects):
         dropped = rejects.filter(pl.col("reason") == "pii")
         if dropped.height:

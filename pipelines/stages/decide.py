@@ -7,12 +7,13 @@ the whole story of the analysis.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import apache_beam as beam
 
 from filters.registry import REGISTRY, Filter, apply_filters
-from schemas.analysis import AUDIO_REF_FIELDS, PLAN_SCHEMA
+from schemas.analysis import AUDIO_REF_FIELDS, PLAN_SCHEMA, words_from_row
 from schemas.arrow import recording_from_row, segment_from_row, segment_row
 from schemas.reasons import Reason, Stage
 from schemas.records import Recording, Reject, Segment
@@ -25,7 +26,9 @@ def plan_row(seg: Segment, ref: dict[str, Any], reject: Reject | None) -> dict[s
     row.update({k: ref[k] for k in _REF_NAMES})
     row.update(keep=reject is None, reject_stage=reject.stage if reject else "",
                reject_reason=reject.reason if reject else "",
-               reject_detail=reject.detail if reject else "", audio_edits=[], shard_index=-1)
+               reject_detail=reject.detail if reject else "", shard_index=-1,
+               audio_edits=[{"start": a, "end": b, "action": act}
+                            for a, b, act in seg.audio_edits])
     if reject is not None and reject.language:
         row["language"] = reject.language
     return {name: row.get(name) for name in PLAN_SCHEMA.names}
@@ -38,7 +41,26 @@ class DecideRecording(beam.DoFn):
         self.configs = configs
         self.registry = registry
 
+    def _privacy(self) -> Any:
+        privacy = getattr(self.configs, "privacy", None)
+        return privacy if privacy is not None and privacy.pii.enabled else None
+
+    def setup(self) -> None:
+        if self._privacy() is not None:  # the PII detector (spaCy NER) loads once per worker
+            from filters.redaction import detector_for
+
+            detector_for(self._privacy().pii)
+
     def process(self, element):
+        rows = list(self._plan_rows(element))
+        privacy = self._privacy()
+        if privacy is not None and rows:
+            from filters.redaction import scrub_recording
+
+            rows = scrub_recording(rows, self._segments, privacy)
+        yield from rows
+
+    def _plan_rows(self, element):
         rid, groups = element
         rows = sorted(groups["segments"], key=lambda r: r["index"])
         if not rows:
@@ -46,7 +68,9 @@ class DecideRecording(beam.DoFn):
         recs = list(groups["recording"])
         rec = recording_from_row(recs[0]) if recs else Recording(rid, rows[0]["source_uri"], "")
         refs = {r["segment_id"]: r for r in rows}
-        segments = [segment_from_row(r) for r in rows]
+        segments = [replace(segment_from_row(r), pseudo_words=words_from_row(r, "pseudo_words"),
+                            source_words=words_from_row(r, "source_words")) for r in rows]
+        self._segments = {s.segment_id: s for s in segments}
         trail: dict[str, Segment] = {}
         kept, rejects = apply_filters(rec, segments, self.configs, self.registry, trail)
         by_id = {s.segment_id: s for s in segments} | trail

@@ -15,6 +15,7 @@ from typing import Any
 import apache_beam as beam
 
 from filters.anonymise_config import AnonymiseConfig, alpha_for, voice_key
+from filters.audio_edits import DEFAULT_FADE_MS
 from filters.shards import write_tar
 from pipelines import io as sio
 from schemas.analysis import audio_ref
@@ -35,7 +36,7 @@ def read_audio(analysis_dir: str, row: dict[str, Any]) -> bytes:
 
 
 def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int,
-                 alpha: float | None = None) -> bytes:
+                 alpha: float | None = None, fade_ms: float = DEFAULT_FADE_MS) -> bytes:
     """The published audio: the plan's edits, then (``alpha`` given) the voice anonymised, then
     the edits once more. Editing first keeps edited speech out of the anonymiser's frames;
     editing again keeps a muted span exactly silent (a warped frame overlapping it would ring
@@ -46,11 +47,11 @@ def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int,
     from filters.audio_edits import apply_edits
 
     spans = [(e["start"], e["end"], e["action"]) for e in edits]
-    samples = apply_edits(decode_flac(flac), spans)
+    samples = apply_edits(decode_flac(flac), spans, fade_ms)
     if alpha is not None:
         from filters.anonymise import anonymise
 
-        samples = apply_edits(anonymise(samples, alpha), spans)
+        samples = apply_edits(anonymise(samples, alpha), spans, fade_ms)
     return encode_flac(samples, compression)
 
 
@@ -66,11 +67,12 @@ class WriteShard(beam.DoFn):
     """(shard index, plan rows) -> one row describing the written shard (size, md5, keys)."""
 
     def __init__(self, analysis_dir: str, shards_dir: str, flac_compression: int,
-                 anonymise: AnonymiseConfig | None = None):
+                 anonymise: AnonymiseConfig | None = None, fade_ms: float = DEFAULT_FADE_MS):
         self.analysis_dir = analysis_dir
         self.shards_dir = shards_dir
         self.flac_compression = flac_compression
         self.anonymise = anonymise or AnonymiseConfig()
+        self.fade_ms = fade_ms
 
     def process(self, element):
         index, rows = element
@@ -81,7 +83,8 @@ class WriteShard(beam.DoFn):
         fs.makedirs(posixpath.dirname(path), exist_ok=True)
         samples = ((r["segment_id"],
                     edited_audio(read_audio(self.analysis_dir, r), r.get("audio_edits") or [],
-                                 self.flac_compression, r.get("anonymise_alpha")),
+                                 self.flac_compression, r.get("anonymise_alpha"),
+                                 self.fade_ms),
                     sample_metadata(r, self.anonymise.publish_alpha)) for r in rows)
         with fs.open(tmp, "wb") as fh:
             info = write_tar(fh, samples)
@@ -95,17 +98,22 @@ class WriteRejectSamples(beam.DoFn):
     """(reason, [(id, audio ref row)]) -> RUN/samples/rejected/<reason>/<id>.flac for listening."""
 
     def __init__(self, analysis_dir: str, samples_dir: str,
-                 anonymise: AnonymiseConfig | None = None):
+                 anonymise: AnonymiseConfig | None = None, fade_ms: float = DEFAULT_FADE_MS):
         self.analysis_dir = analysis_dir
         self.samples_dir = samples_dir
         self.anonymise = anonymise or AnonymiseConfig()
+        self.fade_ms = fade_ms
 
     def process(self, element):
         reason, picks = element
         for reject_id, ref in picks:
             audio = read_audio(self.analysis_dir, ref)
+            alpha = None
             if self.anonymise.enabled:  # a reject's voice is as private as a kept one's
                 alpha = alpha_for(voice_key(ref, self.anonymise), self.anonymise)
-                audio = edited_audio(audio, [], REJECT_SAMPLE_COMPRESSION, alpha)
+            edits = ref.get("audio_edits") or []  # its PII words (decide's drops)
+            if edits or alpha is not None:
+                audio = edited_audio(audio, edits, REJECT_SAMPLE_COMPRESSION, alpha,
+                                     self.fade_ms)
             sio.write_bytes_atomic(sio.join(self.samples_dir, reason, f"{reject_id}.flac"),
                                    audio)

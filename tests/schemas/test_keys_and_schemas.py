@@ -54,7 +54,8 @@ def test_records_round_trip_through_arrow():
     back = recording_from_row(table([recording_row(rec)], RECORDING_SCHEMA).to_pylist()[0])
     assert back == rec
     seg = Segment("r1-00000", "r1", 0, "https://x/a.mp3", 0.5, 2.0, audio=np.zeros(8),
-                  verdicts=(Verdict("lid", True, "", "en"),), pii_spans=((0, 3, "EMAIL"),),
+                  verdicts=(Verdict("lid", True, "", "en"),),
+                  pii_spans=((0.5, 1.25, "EMAIL", "redact"),),
                   audio_language_probs=(("en", 0.9),), text="hi", avg_logprob=-0.2)
     row = table([segment_row(seg)], SEGMENT_SCHEMA).to_pylist()[0]
     assert row["duration"] == pytest.approx(1.5)
