@@ -22,6 +22,7 @@ from filters.anonymise import anonymise_filter
 from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
 from filters.quality import decide_quality
+from filters.redaction import decide_pii
 from filters.takedown import decide_takedown
 from schemas.reasons import Stage
 from schemas.records import Recording, Reject, Segment, Verdict
@@ -50,6 +51,9 @@ REGISTRY: tuple[Filter, ...] = (
            enabled=lambda cfg: bool(cfg.allowed_languages)),
     Filter("quality", (Stage.QUALITY,), "segment", decide_quality, "quality",
            enabled=lambda cfg: cfg.mode != "off"),
+    # after every label decision: PII is found in the chosen labels (redact, drop or keep)
+    Filter("pii", (Stage.PII,), "recording", decide_pii, "privacy",
+           enabled=lambda cfg: cfg.pii.enabled),
     # last: only what every other filter kept gets a voice α (it never drops)
     Filter("anonymise", (Stage.PII,), "recording", anonymise_filter, "anonymise",
            enabled=lambda cfg: cfg.enabled),

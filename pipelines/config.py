@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from filters.anonymise_config import AnonymiseConfig
+from filters.audio_edits import SILENCE, TONE
 from filters.label_config import LabelConfig, language_problem
+from filters.pii import PiiConfig
 from filters.quality_config import QualityConfig
 from filters.takedown import TakedownConfig
 from pipelines.config_base import ConfigError, build
@@ -183,6 +185,24 @@ class ShardConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """PII in labels and audio (filters/redaction.py): found in decide, removed in publish."""
+
+    pii: PiiConfig = field(default_factory=PiiConfig)  # detector and per-type action (filters/pii)
+    audio: str = SILENCE  # what replaces a redacted span's audio: silence | tone (1 kHz, -20 dBFS)
+    fade_ms: float = 10.0  # cross-fade at each edge of an edited span, taken from inside the span
+    margin_ms: float = 150.0  # each redacted span widened by this before and after its words
+
+    def validate(self, where: str) -> None:
+        _check(self.audio in (SILENCE, TONE), f"{where}.audio",
+               f"must be {SILENCE} or {TONE}; got {self.audio!r}")
+        _check(0 <= self.fade_ms <= 100, f"{where}.fade_ms", "must be in [0, 100] ms")
+        _check(0 <= self.margin_ms <= 2000, f"{where}.margin_ms", "must be in [0, 2000] ms")
+        _check(self.fade_ms <= self.margin_ms, f"{where}.fade_ms",
+               "must be <= margin_ms (the fade lies in the margin, never on a redacted word)")
+
+
+@dataclass(frozen=True)
 class CurateConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     segment: SegmentConfig = field(default_factory=SegmentConfig)
@@ -191,6 +211,7 @@ class CurateConfig:
     labels: LabelConfig = field(default_factory=LabelConfig)  # label policy (filters/label_config)
     quality: QualityConfig = field(default_factory=QualityConfig)  # filters/quality_config.py
     shards: ShardConfig = field(default_factory=ShardConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)  # PII redaction (decide, publish)
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)  # voices (publish)
     # recordings never published (filters/takedown.py); `speechcurate takedown` adds rules in
     # RUN/takedown/rules.jsonl, which every later run, curate and refilter of RUN merges in

@@ -224,9 +224,14 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
     books = accounting.check(_books(inputs, rec_rows, seg_ids, analysis_rejects, plan,
                                     shard_rows))
     plan_drops = [reject_row(plan_reject(r)) for r in plan if not r["keep"]]
+    published_analysis_rejects = analysis_rejects
+    if config.curate.privacy.pii.enabled:  # decide's rows are redacted; analyse's are here
+        from filters.redaction import redact_reject_rows
+
+        published_analysis_rejects = redact_reject_rows(analysis_rejects, config.curate.privacy)
     rejects = unique_rows(
         [{k: r.get(k) for k in REJECT_SCHEMA.names}
-         for r in (*inputs.listing_rejects, *inputs.crawl_rejects, *analysis_rejects,
+         for r in (*inputs.listing_rejects, *inputs.crawl_rejects, *published_analysis_rejects,
                    *plan_drops)], REJECT_KEY)
     rejects = redact_taken_down(rejects, plan, config.curate.takedown)
     segments = []
@@ -272,15 +277,22 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
     phase_s["decide"] = round(time.monotonic() - t0, 2)
     t0 = time.monotonic()
     matcher = config.curate.takedown.matcher()  # taken-down audio is never a listening sample
-    reject_refs = [r for r in store.all_rows(analysis_dir, "rejects", owner)
-                   if not matcher.matches_row(r)]
+    privacy = config.curate.privacy
+    # Reject audio for the report: never a pii drop; with PII detection on, never audio analyse
+    # rejected before it was transcribed (too short, ASR failed: its words are unknown, so its
+    # PII cannot be found); decide's drops carry audio edits over their PII words.
+    reject_refs = ([] if privacy.pii.enabled
+                   else [r for r in store.all_rows(analysis_dir, "rejects", owner)
+                         if not matcher.matches_row(r)])
     drops = [{"id": r["segment_id"], "reason": r["reject_reason"], "audio_pack": r["audio_pack"],
               "audio_offset": r["audio_offset"], "audio_bytes": r["audio_bytes"],
-              "recording_id": r["recording_id"], "source_name": r["source_name"]}
-             for r in plan if not r["keep"] and r["reject_reason"] != Reason.TAKEN_DOWN]
+              "recording_id": r["recording_id"], "source_name": r["source_name"],
+              "audio_edits": r.get("audio_edits") or []}
+             for r in plan if not r["keep"]
+             and r["reject_reason"] not in (Reason.TAKEN_DOWN, Reason.PII)]
     shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
                              config.curate.shards.flac_compression, beam_args,
-                             config.curate.anonymise)
+                             config.curate.anonymise, privacy.fade_ms)
     stats = finish_run(out, config, analysis_dir, owner, inputs, plan, shard_rows, run_info,
                        registry)
     phase_s["publish"] = round(time.monotonic() - t0, 2)
