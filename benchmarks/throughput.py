@@ -4,10 +4,13 @@ faster-whisper's own ``WhisperModel.transcribe`` called file by file on the same
 The pseudo-labeller is ``label_recording``, called once per file (each file is a recording: its
 VAD segments are labelled together). Prints audio seconds per wall second per core (higher is
 better) for it and for the ``transcribe`` baseline, both in this run, peak memory, and the word
-error rate of both on the English references. Usage:
+error rate of both on the English references, and what word times cost: ``label_recording``
+again without them (``asr.word_times: false``) and with every segment's text force-aligned as
+a timed transcript's source text would be (its own pseudo-label stands in for the transcript:
+the same number of tokens). Usage:
 
     .venv/bin/python benchmarks/throughput.py [--model tiny.en|base] [--languages en,es,...]
-        [--batch-size 16] [--beam-size 5] [--no-e2e]
+        [--batch-size 16] [--beam-size 5] [--no-e2e] [--no-word-time-cost]
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def main() -> int:
                         help="for both the pipeline and the baseline")
     parser.add_argument("--no-e2e", action="store_true",
                         help="skip the end-to-end Beam run (labeller vs baseline only)")
+    parser.add_argument("--no-word-time-cost", action="store_true",
+                        help="skip labelling again without word times / with source alignment")
     args = parser.parse_args()
 
     import jiwer
@@ -108,6 +113,18 @@ def main() -> int:
 
     timed("flac_and_tar", shard)
 
+    word_cost: dict[str, float] = {}
+    if not args.no_word_time_cost:
+        from dataclasses import replace
+
+        plain = replace(options, word_times=False)
+        for name, opts, with_source in (("without word times", plain, False),
+                                        ("with word times + source alignment", options, True)):
+            t = time.perf_counter()
+            for f, segs in segments.items():
+                label_recording(model, segs, opts, labels[f] if with_source else None)
+            word_cost[name] = time.perf_counter() - t
+
     base_t = time.perf_counter()
     baseline = {}
     for f, audio in audios.items():
@@ -155,6 +172,17 @@ def main() -> int:
     print(f"\npseudo-labelling speed-up over the baseline: {base_wall / label_wall:.2f}x "
           f"(label_recording per file, batch {args.batch_size}, vs transcribe() per file, "
           f"both beam {args.beam_size})")
+    if word_cost:
+        plain = word_cost["without word times"]
+        print(f"\n{'word times (label_recording)':<40}{'wall s':>9}{'audio/wall/core':>16}"
+              f"{'cost':>9}")
+        for name, wall in (("without word times", plain),
+                           ("with word times (pipeline default)", label_wall),
+                           *[(k, v) for k, v in word_cost.items() if k != "without word times"]):
+            print(f"  {name:<38}{wall:>9.2f}{total_s / wall / cores:>16.2f}"
+                  f"{100 * (wall - plain) / plain:>+9.1f} %")
+        print(f"  with word times: speed-up over the baseline {base_wall / label_wall:.2f}x, "
+              f"without: {base_wall / plain:.2f}x")
     print(f"English WER: label_recording {ours:.3f}, baseline transcribe {theirs:.3f} "
           f"({len(english)} files)")
     print(f"peak memory: {peak_rss_mb():.0f} MB RSS")
