@@ -8,7 +8,10 @@ larger set from another seed:
    tests/filters/pii/pii_cases.py ``Score``);
 2. recall by form of the planted value (written, spoken, mixed Whisper-style digits);
 3. throughput in transcripts per second on one core (BLAS/OpenMP threads pinned to 1), with
-   and without person names (the spaCy NER is most of the cost), and the machine's load.
+   and without person names (the spaCy NER is most of the cost), and the machine's load;
+4. what is found in the real transcripts of ../shared/speech-eval (read books, poetry, an
+   earnings call; no PII planted, not written by us): every find, for a precision check
+   outside the generator (skipped when the set is absent).
 
 Presidio: its documentation (microsoft.github.io/presidio/evaluation) publishes no per-type
 precision/recall figures; it points to presidio-research for evaluating on one's own data.
@@ -32,6 +35,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.speech_eval_common import speech_eval_dir  # noqa: E402
 from filters.pii import PII_TYPES, PiiConfig, PiiDetector  # noqa: E402
 from tests.filters.pii.pii_cases import Case, generate, predict, score  # noqa: E402
 
@@ -89,6 +93,26 @@ def throughput(cases: list[Case], detector: PiiDetector) -> float:
     return len(cases) / (time.process_time() - start)
 
 
+def real_transcripts(detector: PiiDetector) -> None:
+    root = speech_eval_dir()
+    if root is None:
+        print("\nspeech-eval not found: real-transcript check skipped")
+        return
+    import csv
+
+    with open(root / "MANIFEST.tsv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["transcript"].strip()]
+    finds = []
+    for r in rows:
+        text = r["transcript"]
+        for s in detector.detect(text, r["language"] or "en"):
+            finds.append(f"  {s.type} {text[s.start:s.end]!r} ({r['file']})")
+    words = sum(len(r["transcript"].split()) for r in rows)
+    print(f"\nreal transcripts (speech-eval, {len(rows)} transcripts, {words} words, no PII "
+          f"planted): {len(finds)} finds")
+    print("\n".join(finds))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=320)
@@ -108,6 +132,7 @@ def main() -> None:
     large = generate(args.large, args.large_seed)
     if args.large:
         report(f"larger set (seed {args.large_seed})", large, detector)
+    real_transcripts(detector)
     sample = large[:500] if args.large else generate(500, args.seed)
     with_names = throughput(sample, detector)
     without = throughput(sample, PiiDetector(PiiConfig(person_names=False)))

@@ -213,10 +213,13 @@ class SpacyNames:
                 if len(run) >= 2 or _context(text, start, end):
                     out.append((start, end))
             run = []
-        # ASR output without capitals gives no evidence either way; the model's lower-case
-        # "persons" ("w w w") are noise
+        # Text without case gives the model no evidence: its lower-case "persons" ("w w w")
+        # and all-capitals ones ("ON THE LEFT" in an upper-case transcript) are noise unless a
+        # strong person context says otherwise
         return [span for span in out if not _place(text, span)
-                and any(c.isupper() for c in text[span[0]:span[1]])]
+                and any(c.isupper() for c in text[span[0]:span[1]])
+                and (not text[span[0]:span[1]].isupper()
+                     or _context(text, *span) == "strong")]
 
 
 def _place(text: str, span: Span) -> bool:
