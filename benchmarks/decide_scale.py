@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -215,8 +216,10 @@ class Generator:
 # ----------------------------------------------------------------------------- child processes
 
 
-def child_decide(run_dir: str) -> dict[str, Any]:
-    """Run the real decide phase on ``run_dir/analysis``, timing and measuring each step."""
+def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
+    """Run the real decide phase on ``run_dir/analysis``, timing and measuring each step;
+    ``filters="none"`` runs it with an empty registry (every candidate kept), which isolates
+    the runner's reading, grouping, global shard plan and writing from the filters' CPU."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -243,7 +246,7 @@ def child_decide(run_dir: str) -> dict[str, Any]:
     with beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"])) as p:
         from filters.registry import REGISTRY
 
-        build_pipeline(p, config, analysis_dir, owner, parts, REGISTRY)
+        build_pipeline(p, config, analysis_dir, owner, parts, REGISTRY if filters == "all" else ())
     mark("beam")
     rows = list(read_rows(parts))
     mark("read_parts")
@@ -256,26 +259,46 @@ def child_decide(run_dir: str) -> dict[str, Any]:
     return {"segments": len(rows), "kept": kept, "shards": shards, "steps": steps}
 
 
-def child_plan(n: int, seed: int) -> dict[str, Any]:
-    """The global shard plan alone: ``n`` (segment id, FLAC bytes) pairs as one list, sorted
-    and cut into 256 MB shards the way decide's ``AssignShards`` step does on one worker."""
-    from filters.shard_plan import assign_shards
+def _pairs(n: int, seed: int) -> Iterator[tuple[str, int]]:
+    """``n`` (segment id, FLAC bytes) pairs, made one at a time as they arrive at a worker."""
     from schemas.keys import segment_id_for
 
     rng = np.random.default_rng(seed)
+    rids = rng.integers(0, 2**63, size=n // 45 + 1)
+    sizes = rng.integers(17_000 * 9, 23_000 * 9, size=n)
+    for i in range(n):
+        yield segment_id_for(f"{int(rids[i // 45]):016x}", i % 45), int(sizes[i])
+
+
+def child_plan(n: int, seed: int, how: str) -> dict[str, Any]:
+    """The global shard plan alone over ``n`` kept (segment id, FLAC bytes) pairs, as the one
+    worker that holds it: ``list`` = the pairs as one Python list and a ``{key: shard}`` map
+    (decide before this benchmark: ``ToList`` + ``assign_shards``, then a join of every plan row
+    with its shard); ``packed`` = ``filters.shard_plan.KeySizes`` + ``shard_starts`` (decide now:
+    numpy-packed pairs, the shard starts as a side input). The pairs are made one at a time,
+    as decoded elements arrive, so each way holds its own copy of the keys."""
+    from filters.shard_plan import KeySizes, assign_shards, shard_starts
+
     base = _rss_mb()
     t0 = time.monotonic()
-    rids = rng.integers(0, 2**63, size=n // 45 + 1)
-    pairs = [(segment_id_for(f"{int(rids[i // 45]):016x}", i % 45), int(b))
-             for i, b in enumerate(rng.integers(17_000 * 9, 23_000 * 9, size=n))]
-    held = _rss_mb()
-    t1 = time.monotonic()
-    plan = assign_shards(pairs, 256 * 1024 * 1024)
+    if how == "list":
+        pairs = list(_pairs(n, seed))
+        held = _rss_mb()
+        t1 = time.monotonic()
+        plan = assign_shards(pairs, 256 * 1024 * 1024)
+        shards = max(plan.values()) + 1
+    else:
+        acc = KeySizes()
+        for k, b in _pairs(n, seed):
+            acc.add(k, b)
+        acc.pack()
+        held = _rss_mb()
+        t1 = time.monotonic()
+        shards = len(shard_starts(acc, 256 * 1024 * 1024))
     t2 = time.monotonic()
-    return {"segments": n, "shards": max(plan.values()) + 1, "base_rss_mb": round(base, 1),
-            "list_rss_mb": round(held - base, 1), "peak_rss_mb": round(_rss_mb(), 1),
-            "peak_over_base_mb": round(_rss_mb() - base, 1), "build_list_s": round(t1 - t0, 2),
-            "assign_s": round(t2 - t1, 2)}
+    return {"segments": n, "shards": shards, "base_rss_mb": round(base, 1),
+            "held_mb": round(held - base, 1), "peak_over_base_mb": round(_rss_mb() - base, 1),
+            "collect_s": round(t1 - t0, 2), "plan_s": round(t2 - t1, 2)}
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -292,55 +315,64 @@ def main(argv: list[str] | None = None) -> int:
                         help="segment counts; the first is the baseline the others compare to")
     parser.add_argument("--plan-only", action="store_true",
                         help="measure only the global shard plan step, at each size")
+    parser.add_argument("--filters", choices=("all", "none"), default="all",
+                        help="all: the real registry; none: an empty one (every candidate kept: "
+                             "the runner and the global steps alone, at the largest shard plan)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=None, help="where to write the synthetic runs")
     parser.add_argument("--child-decide", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-plan", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--how", default="packed", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_decide:
-        print(json.dumps(child_decide(args.child_decide)))
+        print(json.dumps(child_decide(args.child_decide, args.filters)))
         return 0
     if args.child_plan:
-        print(json.dumps(child_plan(args.child_plan, args.seed)))
+        print(json.dumps(child_plan(args.child_plan, args.seed, args.how)))
         return 0
     base: dict[str, Any] | None = None
     for n in args.sizes:
         if args.plan_only:
-            res = _child(["--child-plan", str(n), "--seed", str(args.seed)])
-            per_m = 1e6 / n
-            print(f"shard plan  {n:>10,} kept segments: list {res['list_rss_mb']:8.0f} MB, "
-                  f"peak +{res['peak_over_base_mb']:8.0f} MB "
-                  f"({res['peak_over_base_mb'] * per_m:6.0f} MB per million), "
-                  f"build {res['build_list_s']:6.1f} s, assign {res['assign_s']:6.1f} s, "
-                  f"{res['shards']} shards", flush=True)
+            for how in ("list", "packed"):
+                res = _child(["--child-plan", str(n), "--seed", str(args.seed), "--how", how])
+                per_m = 1e6 / n
+                print(f"shard plan {how:<6} {n:>10,} kept: pairs held {res['held_mb']:7.0f} MB, "
+                      f"peak +{res['peak_over_base_mb']:7.0f} MB "
+                      f"({res['peak_over_base_mb'] * per_m:5.0f} MB per million) over "
+                      f"{res['base_rss_mb']:.0f} MB base; collect {res['collect_s']:6.1f} s, "
+                      f"plan {res['plan_s']:6.1f} s; {res['shards']} shards", flush=True)
             continue
         tmp = Path(tempfile.mkdtemp(prefix=f"decide-scale-{n}-", dir=args.workdir))
         try:
             t0 = time.monotonic()
             Generator(args.seed).write(tmp / "analysis", n)
             gen_s = time.monotonic() - t0
-            res = _child(["--child-decide", str(tmp)])
+            res = _child(["--child-decide", str(tmp), "--filters", args.filters])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         total = res["steps"][-1]["wall_s"]
         peak = max(s["peak_rss_mb"] for s in res["steps"])
         per_m = 1e6 / n
         label = "baseline" if base is None else f"x{n / base['n']:.0f} vs baseline"
-        print(f"decide {n:>10,} segments ({label}): generated in {gen_s:.0f} s; "
+        print(f"decide [filters: {args.filters}] {n:>10,} segments ({label}): generated in "
+              f"{gen_s:.0f} s; "
               f"{res['kept']:,} kept in {res['shards']} shards", flush=True)
         prev = 0.0
         for s in res["steps"]:
             print(f"    {s['step']:<11} +{s['wall_s'] - prev:8.1f} s   peak RSS so far "
                   f"{s['peak_rss_mb']:8.0f} MB", flush=True)
             prev = s["wall_s"]
+        start_rss = res["steps"][0]["peak_rss_mb"]
+        grown = peak - start_rss
         print(f"    total      {total:9.1f} s = {total * per_m:8.1f} s per million; peak RSS "
-              f"{peak:8.0f} MB = {peak * per_m:8.0f} MB per million", flush=True)
+              f"{peak:8.0f} MB ({start_rss:.0f} MB before the pipeline; +{grown * per_m:.0f} MB "
+              f"per million)", flush=True)
         if base is not None:
             print(f"    vs baseline ({base['n']:,}): time per million x"
-                  f"{(total * per_m) / base['s_per_m']:.2f}, peak RSS x{peak / base['peak']:.2f}",
-                  flush=True)
+                  f"{(total * per_m) / base['s_per_m']:.2f}, growth of RSS per million x"
+                  f"{(grown * per_m) / base['grown_per_m']:.2f}", flush=True)
         else:
-            base = {"n": n, "s_per_m": total * per_m, "peak": peak}
+            base = {"n": n, "s_per_m": total * per_m, "grown_per_m": max(grown * per_m, 1e-9)}
     return 0
 
 

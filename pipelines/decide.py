@@ -1,7 +1,8 @@
 """Phase 2, ``decide``: thin, global and replayable in seconds; it never reads audio.
 
 analysis rows -> group by recording -> the filter registry in order (label policy, language, ...)
--> shard assignment of the kept samples (sorted keys, about ``shards.target_size_mb``) ->
+-> shard assignment of the kept samples (sorted keys, about ``shards.target_size_mb``; one global
+step over packed (key, size) pairs whose output, the shard starts, is a side input) ->
 ``RUN/plan/segments.parquet``: every candidate with keep/drop, reason, chosen label, audio edits
 and shard. ``speechcurate refilter`` is this phase and publish again with other thresholds.
 """
@@ -15,7 +16,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from filters.registry import REGISTRY, Filter
-from filters.shard_plan import assign_shards
+from filters.shard_plan import KeySizes, shard_of, shard_starts
 from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines.config import RunConfig
@@ -34,12 +35,40 @@ def _keyed_rows(pack: str, analysis_dir: str, table: str, owner: dict[str, str])
             yield row["recording_id"], row
 
 
-def _with_shard(element) -> dict[str, Any]:
-    _, groups = element
-    row = dict(next(iter(groups["row"])))
-    shards = list(groups["shard"])
-    row["shard_index"] = shards[0] if shards else -1
-    return row
+class ShardStarts(beam.CombineFn):
+    """Every kept (segment id, FLAC bytes) -> the first key of each shard (filters.shard_plan).
+
+    The cut is global, so this is the one step where one worker sees every kept sample; it
+    holds them packed in numpy arrays (~30 bytes a sample) and emits only the shard starts,
+    which every worker then looks its rows up in (a side input), so plan rows are never
+    shuffled to be joined with their shard."""
+
+    def __init__(self, target_bytes: int):
+        self.target_bytes = target_bytes
+
+    def create_accumulator(self) -> KeySizes:
+        return KeySizes()
+
+    def add_input(self, acc: KeySizes, pair: tuple[str, int]) -> KeySizes:
+        acc.add(*pair)
+        return acc
+
+    def merge_accumulators(self, accs) -> KeySizes:
+        accs = iter(accs)
+        merged = next(accs)
+        for acc in accs:
+            merged.merge(acc)
+        return merged
+
+    def compact(self, acc: KeySizes) -> KeySizes:
+        return acc.pack()
+
+    def extract_output(self, acc: KeySizes) -> list[str]:
+        return shard_starts(acc, self.target_bytes)
+
+
+def _with_shard(row: dict[str, Any], starts: list[str]) -> dict[str, Any]:
+    return {**row, "shard_index": shard_of(row["segment_id"], starts) if row["keep"] else -1}
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner: dict[str, str],
@@ -53,13 +82,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
         | "ReadRecordings" >> beam.FlatMap(_keyed_rows, analysis_dir, "recordings", owner),
     } | "ByRecording" >> beam.CoGroupByKey()
     plan = grouped | "ApplyFilters" >> beam.ParDo(DecideRecording(config.curate, registry))
-    shards = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
+    starts = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
               | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
-              | "AllKept" >> beam.combiners.ToList()
-              | "AssignShards" >> beam.FlatMap(lambda kept: assign_shards(kept, target).items()))
-    _ = ({"row": plan | "BySegment" >> beam.Map(lambda r: (r["segment_id"], r)),
-          "shard": shards} | "JoinShard" >> beam.CoGroupByKey()
-         | "WithShard" >> beam.Map(_with_shard)
+              | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)))
+    _ = (plan | "WithShard" >> beam.Map(_with_shard, beam.pvalue.AsSingleton(starts))
          | "WritePlan" >> beam.ParDo(WriteRows(parts_dir, PLAN_SCHEMA)))
 
 

@@ -2,10 +2,12 @@
 
 from dataclasses import replace
 
+import numpy as np
+
 from filters.label_config import LabelConfig
 from filters.language_filter import allowed_language
 from filters.registry import REGISTRY, Filter, apply_filters, funnel_stages
-from filters.shard_plan import assign_shards
+from filters.shard_plan import KeySizes, assign_shards, shard_of, shard_starts
 from pipelines.config import CurateConfig, LidConfig
 from schemas.reasons import Stage
 from schemas.records import Recording, Reject, Segment, Verdict
@@ -102,3 +104,18 @@ def test_a_drop_keeps_the_evidence_of_earlier_filters():
     assert [(v.filter, v.passed, v.reason) for v in verdicts] == [
         ("measure", True, ""), ("cut", False, "too_bad")]
     assert verdicts[0].value == 0.42
+
+
+def test_compact_shard_plan_equals_the_global_assignment():
+    rng = np.random.default_rng(3)
+    for n, target in ((1, 10), (7, 1), (500, 40_000), (3000, 150_000), (3000, 10**12)):
+        keys = [f"{int(r):016x}-{i % 50:05d}" for i, r in
+                enumerate(rng.integers(0, 2**62, size=n))]
+        sizes = [int(s) for s in rng.integers(1, 30_000, size=n)]
+        want = assign_shards(zip(keys, sizes, strict=True), target)
+        halves = [KeySizes(), KeySizes()]
+        for i, (k, s) in enumerate(zip(keys, sizes, strict=True)):
+            halves[i % 2].add(k, s)
+        starts = shard_starts(halves[0].merge(halves[1]), target)
+        assert {k: shard_of(k, starts) for k in keys} == want
+    assert shard_starts(KeySizes(), 10) == []
