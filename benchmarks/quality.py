@@ -18,8 +18,12 @@ and prints Markdown tables:
   threads, at beam 5 (``transcribe``'s defaults, temperature fallback included) and greedy (both
   beam 1, no fallback), with the WER each reaches.
 
+* translation pairs (``--translation also|only``, ``benchmarks/translation.py``): per language,
+  true X->en pairs kept and mismatched English texts rejected, and the translate decode's cost.
+
 Usage: .venv/bin/python benchmarks/quality.py [--models tiny.en base] [--threads N]
        [--batch-size 16] [--beam-size 5] [--speed-model base] [--limit N]
+       [--translation off|also|only]
 """
 
 from __future__ import annotations
@@ -282,7 +286,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-model", default="base")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--limit", type=int, default=0, help="only the first N files (smoke runs)")
+    ap.add_argument("--translation", choices=("off", "also", "only"), default="off",
+                    help="translation pairs per language and the translate decode's cost "
+                         "(benchmarks/translation.py, base, --beam-size, 2 threads)")
     args = ap.parse_args(argv)
+    if args.translation != "off":
+        import translation
+
+        translation.print_report(translation.run("base", args.beam_size,
+                                                 min(2, args.threads)))
+        if args.translation == "only":
+            return 0
 
     from filters.text_lid import TextLanguageIdentifier
     from pipelines.models import is_multilingual, resolve_model

@@ -58,6 +58,7 @@ def align_transcript(
     max_error: float = 0.5,
     min_matches: int = 1,
     language: str = "",
+    extend_edges: bool = False,
 ) -> list[AlignedSlice]:
     """Slice ``transcript`` across segments whose pseudo-labels are ``pseudo_labels`` (in order).
 
@@ -65,7 +66,10 @@ def align_transcript(
     them was dropped); only then do unaligned transcript words between the two count against
     both, because they must have been spoken in one of them. Hesitation fillers of
     ``language`` ("uh", "um" in English, which Whisper does not write) are left out of the
-    matching but stay in the slices. Returns one slice per segment.
+    matching but stay in the slices. ``extend_edges`` gives the first segment the text before
+    its first aligned word and the last segment the text after its last one (for a translation,
+    whose edge words often differ from the reference's and would otherwise be cut off; they do
+    not count as errors). Returns one slice per segment.
     """
     fillers = FILLERS.get((language or "").split("-")[0].lower(), frozenset())
     text = unicodedata.normalize("NFC", transcript or "")
@@ -134,7 +138,9 @@ def align_transcript(
         if first[k] < 0 or hyp_words[k] == 0:
             out.append(AlignedSlice(None, 0, errors[k], words, 1.0, "no words aligned"))
             continue
-        start, end = _extend(text, src[first[k]][1], src[last[k]][2])
+        lo = 0 if extend_edges and k == 0 else first[k]
+        hi = len(src) - 1 if extend_edges and k == n - 1 else last[k]
+        start, end = _extend(text, src[lo][1], src[hi][2])
         reason = ""
         if matches[k] < min_matches:
             reason = f"{matches[k]} matched words < {min_matches}"

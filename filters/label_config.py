@@ -11,11 +11,12 @@ import ast
 import importlib.util
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from filters.config_checks import checker, need_finite_floats
+from filters.translation import TranslationConfig
 
 _LANGUAGE_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
 
@@ -111,6 +112,8 @@ class LabelConfig:
     check_phrases: bool = True  # flag known hallucination phrases (subtitle credits, outros)
     extra_phrases: tuple[str, ...] = ()  # more phrases to flag, in any language
     min_speech_ratio: float = 0.1  # text on a segment with less VAD speech than this is a flag
+    # --- translation pairs (filters/translation.py): chrF thresholds against Whisper's translation
+    translation: TranslationConfig = field(default_factory=TranslationConfig)
 
     def validate(self, where: str) -> None:
         """Raise ValueError naming ``where.field`` for the first out-of-range value."""
@@ -149,5 +152,6 @@ class LabelConfig:
         for i, phrase in enumerate(self.extra_phrases):
             need(isinstance(phrase, str) and bool(phrase.strip()), f"extra_phrases[{i}]",
                  "must be a non-empty phrase (remove the empty entry)")
+        self.translation.validate(f"{where}.translation")
         problem = language_problem(self.fallback_language)
         need(problem is None, "fallback_language", f"{problem} (or leave it empty)")

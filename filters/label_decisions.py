@@ -28,14 +28,54 @@ from filters.label_choice import choose_label
 from filters.label_config import LabelConfig
 from filters.lid_policy import decide_language, pool_language_probs
 from filters.machine_text import MachineVerdict, looks_machine_generated
+from filters.translation import pooled_score, segment_chrf
+from filters.translation import verdict as translation_verdict
 from schemas.reasons import Reason, Stage
 from schemas.records import Recording, Reject, Segment, Verdict
 
 __all__ = ["LabelConfig", "decide_recording", "decide_segment", "recording_machine_verdict"]
 
 
+TRANSCRIPT_VERDICT = "label.transcript"  # a flag: the transcript was rejected, the audio went on
+# label choices that reject the TEXT, not the audio: the audio goes on with its pseudo-label
+TEXT_REASONS = frozenset({Reason.LABEL_DISAGREEMENT, Reason.MACHINE_TRANSCRIPT})
+
+
+def transcript_rejected(seg: Segment, reason: str, detail: str,
+                        config: LabelConfig) -> Segment | Reject:
+    """The transcript is the reject; the audio goes on like a recording without one.
+
+    The text's rejection is recorded as a passed ``label.transcript`` verdict carrying the
+    reason (decide turns it into a ``stage: transcript`` reject row; the segment itself is still
+    accounted for once). The audio's language is decided again without the text's vote, and its
+    pseudo-label must pass the checks any segment without a transcript passes (confidence,
+    hallucination, coverage); if it does not, the segment is dropped for that reason, and the
+    transcript's rejection stays in its verdicts and detail."""
+    seg = seg.with_verdict(Verdict(TRANSCRIPT_VERDICT, True, reason, detail))
+    lid = decide_language(seg.audio_language, seg.audio_language_prob, seg.audio_language_probs,
+                          "", 0.0, config, seg.declared_language)
+    why = f"transcript rejected ({reason}: {detail})"
+    if not seg.audio_language and seg.language and seg.language != lid.language:
+        # An English-only model (tiny.en) gives no audio LID: on speech the text says is German
+        # its pseudo-label is English words for German sounds; the audio cannot go on alone.
+        return Reject.for_segment(seg, Stage.LABEL, reason, f"{detail}; no audio language ID "
+                                  f"to keep the audio on its own (the text says {seg.language})")
+    if lid.reason:
+        seg = seg.with_verdict(Verdict("label.lid", False, lid.reason,
+                                       f"audio alone: {lid.detail}"))
+        return Reject.for_segment(seg, Stage.LID, lid.reason, f"{lid.detail}; {why}")
+    bare = replace(seg, source_text=None, text="", label_source="none", task="transcribe",
+                   language=lid.language, language_prob=float(lid.prob), cer=None, wer=None)
+    out = _choose(bare, config, MachineVerdict(False, ""))
+    if isinstance(out, Reject):
+        return replace(out, text=seg.source_text or "", detail=f"{out.detail}; {why}"[:2000])
+    return replace(out, source_text=seg.source_text)
+
+
 def _choose(seg: Segment, config: LabelConfig, machine: MachineVerdict) -> Segment | Reject:
-    """Label choice for one segment whose language and task are already decided."""
+    """Label choice for one segment whose language and task are already decided. A text the
+    audio contradicts (or a machine-made translation text) is rejected on its own; the audio
+    goes on with its pseudo-label (:func:`transcript_rejected`)."""
     flags = pseudo_label_flags(seg.pseudo_label, seg.duration, seg.language, seg.avg_logprob,
                                seg.no_speech_prob, seg.compression_ratio, seg.speech_ratio, config)
     choice = choose_label(seg.source_text, seg.pseudo_label, seg.language, seg.task,
@@ -47,6 +87,8 @@ def _choose(seg: Segment, config: LabelConfig, machine: MachineVerdict) -> Segme
     seg = seg.with_verdict(Verdict("label.hallucination", not (flags and rejected_for_flags),
                                    Reason.HALLUCINATION if flags and rejected_for_flags else "",
                                    f"flags: {flag_text}"))
+    if choice.reason in TEXT_REASONS and (seg.source_text or "").strip():
+        return transcript_rejected(seg, choice.reason, choice.detail, config)
     if choice.reason:
         return Reject.for_segment(seg, Stage.LABEL, choice.reason, choice.detail)
     return replace(seg, text=choice.text, label_source=choice.label_source).with_verdict(
@@ -177,6 +219,83 @@ def _transcript_coverage(recording: Recording, kept: list[Segment],
                                    Reason.TRANSCRIPT_COVERAGE, detail)) for s in kept]
 
 
+def _align_untimed(transcript: str, segments: list[Segment], config: LabelConfig,
+                   machine: MachineVerdict, machine_verdict: Verdict) -> list[Segment | Reject]:
+    """Slice an untimed transcript across ``segments`` and choose their labels.
+
+    Transcribed segments align the text to their pseudo-labels. Translation candidates were
+    sliced in analyse, by aligning the English text to Whisper's English translations, and their
+    slices scored against the audio there (``translation_text``, ``translation_score``). A
+    segment its text does not align to keeps its audio: the text is rejected (``unaligned_text``,
+    or ``translation_mismatch`` for a pair)."""
+    if not segments:
+        return []
+    pair = segments[0].task == "translate"
+    if pair:
+        slices = [s.translation_text for s in segments]
+        details = ["sliced by Whisper's translation in analyse"] * len(segments)
+        whys = ["not aligned to Whisper's translation" if s.translation is not None else
+                "no Whisper translation to slice the English text by (asr.translate off?)"
+                for s in segments]
+    else:
+        adjacent = [b.index == a.index + 1 for a, b in zip(segments, segments[1:], strict=False)]
+        pieces = align_transcript(transcript, [s.pseudo_label for s in segments], adjacent,
+                                  max_align_error_for(segments[0].language, config),
+                                  config.min_align_matches, segments[0].language)
+        slices = [p.text for p in pieces]
+        details = [f"matches={p.matches} errors={p.errors} words={p.words} "
+                   f"error_rate={p.error_rate:.2f}" for p in pieces]
+        whys = [f"not aligned to the pseudo-label: {p.reason}" for p in pieces]
+    out: list[Segment | Reject] = []
+    for seg, piece, detail, why in zip(segments, slices, details, whys, strict=True):
+        if piece is None:
+            reason = Reason.TRANSLATION_MISMATCH if pair else Reason.UNALIGNED_TEXT
+            out.append(transcript_rejected(seg, reason, f"{why}; {detail}", config))
+            continue
+        seg = replace(seg, source_text=piece).with_verdict(
+            Verdict("label.alignment", True, "", detail)).with_verdict(machine_verdict)
+        out.append(_choose(seg, config, machine))
+    return out
+
+
+def _verify_translations(kept: list[Segment], config: LabelConfig
+                         ) -> tuple[list[Segment], list[Reject]]:
+    """Judge every translation pair of one recording by the score analyse gave its English
+    text against its audio (``filters/translation.py``), per segment and pooled; a pair below
+    either threshold has its text rejected (``translation_mismatch``) and its audio goes on
+    with its pseudo-label. chrF against Whisper's translation is recorded as evidence."""
+    tcfg = config.translation
+    pairs = [s for s in kept if s.label_source == "translation"]
+    out = [s for s in kept if s.label_source != "translation"]
+    rejects: list[Reject] = []
+
+    def add(result: Segment | Reject) -> None:
+        (rejects if isinstance(result, Reject) else out).append(result)
+
+    scored = [replace(s, translation_chrf=segment_chrf(s.text, s.translation)
+                      if s.translation is not None else None) for s in pairs]
+    unverified = [s for s in scored if s.translation_score is None]
+    scored = [s for s in scored if s.translation_score is not None]
+    for seg in unverified:
+        detail = "no score against the audio (asr.translate off, or an older analysis)"
+        if tcfg.keep_unverified:
+            add(seg.with_verdict(Verdict("label.translation", True, "", "unverified: " + detail)))
+        else:
+            add(transcript_rejected(seg, Reason.TRANSLATION_MISMATCH, detail, config))
+    pooled = pooled_score([s.translation_score for s in scored], [s.duration for s in scored])
+    for seg in scored:
+        score = float(seg.translation_score)
+        why = translation_verdict(score, pooled, tcfg)
+        detail = (f"score={score:.2f} recording_score={pooled:.2f} ({len(scored)} pairs) "
+                  f"chrf={seg.translation_chrf}")
+        if why:
+            add(transcript_rejected(seg, Reason.TRANSLATION_MISMATCH, f"{detail}: {why}", config))
+        else:
+            add(seg.with_verdict(Verdict("label.translation", True, "", detail, score)))
+    out.sort(key=lambda s: s.index)
+    return out, rejects
+
+
 def _decide_labels(
     recording: Recording, segments: list[Segment], config: LabelConfig
 ) -> tuple[list[Segment], list[Reject]]:
@@ -194,23 +313,10 @@ def _decide_labels(
             out = _choose(replace(seg, source_text=None), config, machine)
             (rejects if isinstance(out, Reject) else kept).append(out)
     elif untimed:
-        adjacent = [b.index == a.index + 1 for a, b in zip(untimed, untimed[1:], strict=False)]
-        slices = align_transcript(transcript, [s.pseudo_label for s in untimed], adjacent,
-                                  max_align_error_for(untimed[0].language, config),
-                                  config.min_align_matches,
-                                  untimed[0].language)
-        for seg, piece in zip(untimed, slices, strict=True):
-            detail = (f"matches={piece.matches} errors={piece.errors} words={piece.words} "
-                      f"error_rate={piece.error_rate:.2f}")
-            if piece.text is None:
-                seg = seg.with_verdict(Verdict("label.alignment", False, Reason.UNALIGNED_TEXT,
-                                               f"{piece.reason}; {detail}"))
-                rejects.append(Reject.for_segment(seg, Stage.LABEL, Reason.UNALIGNED_TEXT,
-                                                  f"{piece.reason}; {detail}"))
-                continue
-            seg = replace(seg, source_text=piece.text).with_verdict(
-                Verdict("label.alignment", True, "", detail)).with_verdict(machine_verdict)
-            out = _choose(seg, config, machine)
+        translate = [s for s in untimed if s.task == "translate"]
+        transcribe = [s for s in untimed if s.task != "translate"]
+        for out in (_align_untimed(transcript, translate, config, machine, machine_verdict)
+                    + _align_untimed(transcript, transcribe, config, machine, machine_verdict)):
             (rejects if isinstance(out, Reject) else kept).append(out)
     for seg in segments:
         if seg.source_text_kind == "untimed":
@@ -224,5 +330,5 @@ def _decide_labels(
             (rejects if isinstance(out, Reject) else kept).append(out)
         else:
             kept.append(seg)
-    kept.sort(key=lambda s: s.index)
-    return kept, rejects
+    kept, refused = _verify_translations(kept, config)
+    return kept, rejects + refused

@@ -84,14 +84,14 @@ def _label_checks(seg: Segment, cfg: QualityConfig) -> tuple[Segment, list[tuple
         out.append((Reason.SYMBOL_ONLY_LABEL, None, f"label has no letter or digit: {text[:80]!r}"))
     cps = chars_per_second(text, seg.duration)
     seg = replace(seg, chars_per_second=cps)
-    lang = base_language(seg.language)
+    # a translation's label is in another language than its audio: judge the label's language
+    label_lang = seg.text_language if seg.task == "translate" else seg.language
+    lang = base_language(label_lang)
     if cps is not None and seg.duration >= cfg.min_rate_duration_s and cps > 0:
         lo, hi = cfg.rate_bounds(lang, lang in DENSE_SCRIPT_LANGUAGES)
         if not lo <= cps <= hi:
             out.append((Reason.SPEECH_RATE, cps,
                         f"{cps:g} chars/s outside [{lo:g}, {hi:g}] for {lang or '-'}"))
-    # a translation's label is in another language than its audio: judge the label's language
-    label_lang = seg.text_language if seg.task == "translate" else seg.language
     ratio = foreign_script_ratio(text, label_lang)
     if ratio is not None and ratio > cfg.max_foreign_script_ratio:
         out.append((Reason.FOREIGN_SCRIPT, ratio, f"{ratio:.0%} of letters outside the script of "

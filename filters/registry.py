@@ -15,7 +15,7 @@ the reject union, the funnel's stage list and the report all read this registry.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from filters.anonymise import anonymise_filter
@@ -95,8 +95,10 @@ def apply_filters(recording: Recording, segments: Sequence[Segment], configs: An
         by_id = {s.segment_id: s for s in before}
         for rej in out:
             if rej.id in by_id:
-                trail[rej.id] = by_id[rej.id].with_verdict(
-                    Verdict(f.name, False, rej.reason, rej.detail))
+                seg = by_id[rej.id]
+                if len(rej.verdicts) > len(seg.verdicts):  # evidence added inside the filter
+                    seg = replace(seg, verdicts=rej.verdicts)
+                trail[rej.id] = seg.with_verdict(Verdict(f.name, False, rej.reason, rej.detail))
         rejects.extend(out)
 
     for f in active(registry, configs):

@@ -149,6 +149,10 @@ class AsrConfig:
     hint_below_prob: float = 0.5  # pooled audio LID under this: decode in the transcript's language
     encoder_cache_mb: float = 256.0  # encoder outputs kept from LID to decoding; rest re-encoded
     word_times: bool = True  # word times of labels and source texts (needed by PII audio redaction)
+    # also decode Whisper's X->en translation of recordings whose transcript is English and
+    # whose audio is decoded in another language (translation-pair candidates, verified in
+    # decide against curate.labels.translation); false leaves such pairs unverified
+    translate: bool = True
 
     def validate(self, where: str) -> None:
         _check(bool(self.model), f"{where}.model", "must name a model")

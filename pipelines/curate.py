@@ -43,7 +43,7 @@ from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_ma
 from pipelines.models import is_multilingual, resolve_model
 from pipelines.publish import run_publish
 from pipelines.report.thresholds import threshold_lines
-from pipelines.stages.decide import plan_reject
+from pipelines.stages.decide import plan_reject, transcript_rejects
 from pipelines.takedown import carry_rules, clear_pending, recorded_digest, with_run_rules
 from schemas import accounting
 from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA, reject_row
@@ -208,7 +208,19 @@ def _books(inputs: Inputs, rec_rows, seg_ids, analysis_rejects, plan,
         accounting.ledger("decide", "segments", seg_ids, kept,
                           {r["segment_id"] for r in plan if not r["keep"]}),
         accounting.ledger("publish", "segments", kept, written, set()),
+        transcript_ledger(plan),
     ]
+
+
+def transcript_ledger(plan: list[dict[str, Any]]) -> accounting.Ledger:
+    """Texts decide rejected against their audio (``stage: transcript`` rejects): each one's
+    audio must leave exactly once, kept with its pseudo-label or rejected for its own reason,
+    never kept with the rejected text as its label (that would be neither here)."""
+    entered = {r["segment_id"] for r in plan if transcript_rejects(r)}
+    kept = {r["segment_id"] for r in plan
+            if r["segment_id"] in entered and r["keep"] and r["label_source"] == "pseudo"}
+    dropped = {r["segment_id"] for r in plan if r["segment_id"] in entered and not r["keep"]}
+    return accounting.ledger("decide", "rejected_transcripts_audio", entered, kept, dropped)
 
 
 def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, str],
@@ -224,6 +236,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
     books = accounting.check(_books(inputs, rec_rows, seg_ids, analysis_rejects, plan,
                                     shard_rows))
     plan_drops = [reject_row(plan_reject(r)) for r in plan if not r["keep"]]
+    plan_drops += [reject_row(t) for r in plan for t in transcript_rejects(r)]
     published_analysis_rejects = analysis_rejects
     if config.curate.privacy.pii.enabled:  # decide's rows are redacted; analyse's are here
         from filters.redaction import redact_reject_rows

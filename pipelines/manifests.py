@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from filters.translation import summarise_pairs
 from pipelines import io as sio
 from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA
 from schemas.reasons import Stage
@@ -118,6 +119,7 @@ def compute_stats(recordings: list[dict[str, Any]], segments: list[dict[str, Any
                       for k, v in sorted(languages.items())},
         "sources_quality": sources_quality(recordings, segments, rejects),
         "privacy": privacy_stats(segments, rejects),
+        "translations": summarise_pairs(segments, rejects),
     }
 
 

@@ -57,7 +57,7 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,10 @@ class LabelOptions:
     coverage_tolerance_s: float = 0.3  # VAD speech this close to a decoded span counts covered
     vad_aggressiveness: int = 2  # webrtcvad mode for the coverage measure (on normalised audio)
     word_times: bool = True  # word start/end times by cross-attention alignment (ctranslate2 align)
+    # also decode Whisper's X->en translation (task=translate) when the recording is decoded in
+    # another language than English (multilingual models only): the evidence a translation pair
+    # (English text on non-English audio) is verified against in decide
+    translate: bool = False
 
     def validate(self) -> None:
         checks = (
@@ -132,6 +136,9 @@ class AsrResult:
     passes: int = 1  # decodes: 1, plus one per seek past the last timestamp
     words: Words = ()  # the label's words with times (s, segment-relative); () without word_times
     source_words: Words = ()  # the source text's words force-aligned to the audio (() if none)
+    translation: str | None = None  # Whisper's X->en translation (None: not decoded)
+    translation_text: str | None = None  # the English text scored against the audio
+    translation_score: float | None = None  # its PMI under task=translate (reference_scores)
 
 
 def load_whisper(model_dir: str, device: str = "auto", compute_type: str = "auto",
@@ -151,11 +158,11 @@ def load_whisper(model_dir: str, device: str = "auto", compute_type: str = "auto
                         cpu_threads=threads)
 
 
-def _tokenizer(model: Any, language: str | None) -> Any:
+def _tokenizer(model: Any, language: str | None, task: str = "transcribe") -> Any:
     from faster_whisper.tokenizer import Tokenizer
 
     multilingual = model.model.is_multilingual
-    return Tokenizer(model.hf_tokenizer, multilingual, task="transcribe",
+    return Tokenizer(model.hf_tokenizer, multilingual, task=task if multilingual else "transcribe",
                      language=(language or "en") if multilingual else None)
 
 
@@ -420,23 +427,29 @@ Decoded = tuple[str, list[int], Any, list[TimedWord], list[TimedWord]]
 def _decode_pass(model: Any, audios: Sequence[np.ndarray], contexts: Sequence[int],
                  batches: Sequence[Sequence[int]], language: str, beam_size: int,
                  cache: _EncoderCache | None, word_times: bool = False,
-                 source_tokens: Sequence[Sequence[int]] | None = None) -> list[Decoded]:
+                 source_tokens: Sequence[Sequence[int]] | None = None, task: str = "transcribe",
+                 keep_cached: bool = False) -> list[Decoded]:
     """(text, tokens, CTranslate2 result, words, source words) per segment, all decoded in
     ``language``. With ``word_times`` the decoded text tokens, and ``source_tokens`` (a
     transcript's tokens per segment, or none) are aligned on the same encoder output, in the
-    same sub-batch: no second encoder pass."""
+    same sub-batch: no second encoder pass. ``task="translate"`` decodes Whisper's X->en
+    translation, without timestamps (text only); ``keep_cached`` reads cached encoder outputs
+    without using them up (a later pass needs them too)."""
     import ctranslate2
     from faster_whisper.transcribe import get_suppressed_tokens
 
-    tokenizer = _tokenizer(model, language)
+    tokenizer = _tokenizer(model, language, task)
     suppress = list(get_suppressed_tokens(tokenizer, [-1]))
-    prompt = model.get_prompt(tokenizer, previous_tokens=[], without_timestamps=False)
+    translate = task == "translate"
+    prompt = model.get_prompt(tokenizer, previous_tokens=[], without_timestamps=translate)
     out: list[Decoded] = [("", [], None, [], [])] * len(audios)
     if not batches:
         return out
     for ids in batches:
-        cached = ({i: cache.take(i) for i in ids} if cache is not None
-                  else dict.fromkeys(ids))
+        if cache is None:
+            cached = dict.fromkeys(ids)
+        else:
+            cached = {i: cache.arrays.get(i) if keep_cached else cache.take(i) for i in ids}
         missing = [i for i in ids if cached[i] is None]
         if len(missing) == len(ids):
             encoded = _encode(model, audios, ids, contexts[ids[0]])
@@ -576,9 +589,88 @@ def _decode_with_seeks(model: Any, clips: Sequence[np.ndarray], contexts: Sequen
     return out
 
 
+MAX_REFERENCE_TOKENS = 440  # a scored text is cut to what Whisper's decoder window holds
+
+
+def reference_scores(model: Any, clips: Sequence[np.ndarray], contexts: Sequence[int],
+                     batches: Sequence[Sequence[int]], language: str,
+                     texts: Sequence[str | None], cache: _EncoderCache | None = None
+                     ) -> list[float | None]:
+    """How much the audio supports each English text as its translation: the mean per-token
+    log-probability of the text under Whisper's ``translate`` task given the clip, minus the
+    same given silence of the same length (pointwise mutual information, nats per token).
+
+    Raw log-probabilities mostly measure how ordinary a sentence is; subtracting the text's
+    probability without the audio leaves what the audio adds. On speech-eval (Whisper base),
+    hand-written translations score 0.5-2.8 and English texts of other clips -0.2-0.1, also
+    for ja/ko where Whisper's own translation is too poor to compare words with
+    (``benchmarks/translation.py``). A clip without a text scores None. Cached encoder outputs
+    are read, not used up."""
+    import ctranslate2
+
+    tokenizer = _tokenizer(model, language, "translate")
+    out: list[float | None] = [None] * len(clips)
+    silence: dict[int, np.ndarray] = {}
+    for ids in batches:
+        todo = [i for i in ids if (texts[i] or "").strip()]
+        if not todo:
+            continue
+        seconds = contexts[ids[0]]
+        enc = {i: cache.arrays.get(i) for i in todo} if cache is not None else {}
+        missing = [i for i in todo if enc.get(i) is None]
+        if missing:
+            enc.update(zip(missing, np.array(_encode(model, clips, missing, seconds, True)),
+                           strict=True))
+        if seconds not in silence:
+            quiet = [np.zeros(seconds * SAMPLE_RATE, dtype=np.float32)]
+            silence[seconds] = np.array(_encode(model, quiet, [0], seconds, True))[0]
+        tokens = [tokenizer.encode(" " + " ".join((texts[i] or "").split()))
+                  [:MAX_REFERENCE_TOKENS] for i in todo]
+        frames = [min(len(clips[i]) // 160, seconds * 100) for i in todo]
+        heard = ctranslate2.StorageView.from_array(np.ascontiguousarray(
+            np.stack([enc[i] for i in todo])))
+        unheard = ctranslate2.StorageView.from_array(np.ascontiguousarray(
+            np.stack([silence[seconds]] * len(todo))))
+        with_audio = model.model.align(heard, tokenizer.sot_sequence, tokens, frames,
+                                       median_filter_width=7)
+        without = model.model.align(unheard, tokenizer.sot_sequence, tokens, frames,
+                                    median_filter_width=7)
+        for i, a, b in zip(todo, with_audio, without, strict=True):
+            out[i] = _round(_mean_log(a.text_token_probs) - _mean_log(b.text_token_probs))
+    return out
+
+
+def _mean_log(probs: Sequence[float]) -> float:
+    return sum(math.log(max(float(p), 1e-12)) for p in probs) / max(1, len(probs))
+
+
+def _prepared(audios: Sequence[np.ndarray], options: LabelOptions
+              ) -> tuple[list[np.ndarray], list[int], list[list[int]]]:
+    """A recording's clips as Whisper hears them (cut to 30 s, level-normalised), each clip's
+    encoder context and the sub-batches of equal context."""
+    clips = [np.asarray(a, dtype=np.float32)[:MAX_SAMPLES] for a in audios]
+    if options.normalise_level:  # ASR input only: the caller's audio stays as decoded
+        gain = np.float32(recording_gain(clips))
+        clips = [c * gain for c in clips]
+    contexts = [context_seconds(len(c), options.context_pad_s) for c in clips]
+    return clips, contexts, context_batches(contexts, options.batch_size)
+
+
+def score_references(model: Any, audios: Sequence[np.ndarray], language: str,
+                     texts: Sequence[str | None], options: LabelOptions = LabelOptions()
+                     ) -> list[float | None]:
+    """:func:`reference_scores` of other texts on one recording's segments, prepared exactly as
+    ``label_recording`` prepares them (benchmarks and tests that try several texts on one
+    analysis use it; the pipeline scores inside ``label_recording``)."""
+    clips, contexts, batches = _prepared(audios, options)
+    return reference_scores(model, clips, contexts, batches, language, texts)
+
+
 def label_recording(model: Any, audios: Sequence[np.ndarray],
                     options: LabelOptions = LabelOptions(),
-                    source_texts: Sequence[str | None] | None = None) -> list[AsrResult]:
+                    source_texts: Sequence[str | None] | None = None,
+                    references: Callable[[list[str | None]], list[str | None]] | None = None,
+                    ) -> list[AsrResult]:
     """Pseudo-label ALL segments of ONE recording (16 kHz float32, each <= 30 s), in order.
 
     With a multilingual model and no forced language, every segment's language is detected on
@@ -587,6 +679,12 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
     probability is below ``options.hint_below_prob``). Each result is a function of ``audios``
     (as a multiset: their order does not matter) and ``options`` other than ``batch_size`` and
     ``encoder_cache_mb`` only. Segments longer than 30 s are cut to their first 30 s.
+
+    With ``options.translate`` and a decoding language other than English, each result also
+    holds Whisper's X->en translation (one more decoder pass over the same encoder outputs,
+    cached ones reused) and, when ``references`` maps those translations to the English texts
+    to verify (a cue per segment, or an untimed text sliced by them), each text's
+    :func:`reference_scores`.
 
     With ``options.word_times`` every result carries its label's words with times; a segment
     whose ``source_texts`` entry is a transcript also gets that transcript's words force-aligned
@@ -597,12 +695,7 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
     options.validate()
     if not len(audios):
         return []
-    clips = [np.asarray(a, dtype=np.float32)[:MAX_SAMPLES] for a in audios]
-    if options.normalise_level:  # ASR input only: the caller's audio stays as decoded
-        gain = np.float32(recording_gain(clips))
-        clips = [c * gain for c in clips]
-    contexts = [context_seconds(len(c), options.context_pad_s) for c in clips]
-    batches = context_batches(contexts, options.batch_size)
+    clips, contexts, batches = _prepared(audios, options)
     multilingual = model.model.is_multilingual
     no_lid: Probs = ()
     if multilingual and not options.language:
@@ -618,12 +711,23 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
         pooled_top, own_top = no_lid, [no_lid] * len(clips)
     if source_texts is not None and len(source_texts) != len(clips):
         raise ValueError("source_texts needs one entry per segment")
+    translations: list[str | None] = [None] * len(clips)
+    english: list[str | None] = [None] * len(clips)
+    scores: list[float | None] = [None] * len(clips)
+    if options.translate and multilingual and language != "en":
+        # before the transcribe pass, which uses the cached encoder outputs up
+        translated = _decode_pass(model, clips, contexts, batches, language, options.beam_size,
+                                  cache, task="translate", keep_cached=True)
+        translations = [decoded_pass[0] for decoded_pass in translated]
+        if references is not None:
+            english = list(references(translations))
+            scores = reference_scores(model, clips, contexts, batches, language, english, cache)
     decoded = _decode_with_seeks(model, clips, contexts, batches, language, options, cache,
                                  source_texts)
     results = []
     for (text, avg_logprob, no_speech_prob, coverage, uncovered, passes, words,
-         source_words), own_probs in zip(
-            decoded, own_top, strict=True):
+         source_words), own_probs, translation, reference, score in zip(
+            decoded, own_top, translations, english, scores, strict=True):
         results.append(AsrResult(
             text=text,
             avg_logprob=_round(avg_logprob),
@@ -639,6 +743,9 @@ def label_recording(model: Any, audios: Sequence[np.ndarray],
             passes=passes,
             words=words,
             source_words=source_words,
+            translation=translation,
+            translation_text=reference,
+            translation_score=score,
         ))
     return results
 

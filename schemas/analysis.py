@@ -19,6 +19,14 @@ WORD_FIELDS = [
     ("source_words", pa.list_(WORD_TYPE)),  # the source text's words, force-aligned to the audio
 ]
 
+# Translation-pair evidence (filters/translation.py), analysis rows only, never published: the
+# words of Whisper's translation and of the English text scored against the audio (a slice of
+# an untimed transcript), which PII redaction does not see; the published score is numeric.
+TRANSLATION_FIELDS = [
+    ("translation", pa.string()),  # Whisper's X->en translation of the segment (task=translate)
+    ("translation_text", pa.string()),  # the English text its score was computed on
+]
+
 # Where a candidate's FLAC bytes are: a pack tar under RUN/analysis/audio/ and a byte range.
 AUDIO_REF_FIELDS = [
     ("audio_pack", pa.string()),  # pack tar name ("" when the audio was not kept)
@@ -27,7 +35,8 @@ AUDIO_REF_FIELDS = [
 ]
 
 # analysis/segments/*.parquet: every candidate segment with all its measures and labels.
-ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS, *WORD_FIELDS])
+ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS, *WORD_FIELDS,
+                                     *TRANSLATION_FIELDS])
 
 # analysis/recordings/*.parquet: every recording analyse looked at (decoded or not). A pack's
 # recordings file is written last, so it is the pack's commit marker.
@@ -61,6 +70,7 @@ def analysis_segment_row(seg: Segment, pack: str, offset: int, size: int) -> dic
     row.update(audio_pack=pack, audio_offset=offset, audio_bytes=size)
     for name, words in (("pseudo_words", seg.pseudo_words), ("source_words", seg.source_words)):
         row[name] = [{"word": w, "start": a, "end": b} for w, a, b in words]
+    row.update(translation=seg.translation, translation_text=seg.translation_text)
     return row
 
 

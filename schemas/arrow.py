@@ -97,6 +97,8 @@ SEGMENT_SCHEMA = pa.schema(
         ("label_coverage", pa.float64()),
         ("label_uncovered_s", pa.float64()),
         ("anonymise_alpha", pa.float64()),
+        ("translation_score", pa.float64()),
+        ("translation_chrf", pa.float64()),
     ]
 )
 

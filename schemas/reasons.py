@@ -105,6 +105,9 @@ class Reason(StrEnum):
     # voice anonymisation (filters/anonymise.py): choosing a voice's α failed, so the segment is
     # not published un-anonymised
     ANONYMISE_FAILED = "anonymise_failed"
+    # translation pairs (issue 19): English text on other-language audio that Whisper's own
+    # translation does not confirm (a transcript reject: the audio goes on with its pseudo-label)
+    TRANSLATION_MISMATCH = "translation_mismatch"
 
 
 class RejectError(ValueError):

@@ -163,6 +163,16 @@ class Segment:
                                                                repr=False)
     # audio edits decide plans for publish: (start s, end s, action), see filters/audio_edits.py
     audio_edits: tuple[tuple[float, float, str], ...] = ()
+    # translation pairs (filters/translation.py), analysed only for candidates (English text
+    # on other-language audio): Whisper's X->en translation of the audio (task=translate), the
+    # English text verified against the audio (the cue, or this segment's slice of an untimed
+    # text), its score (PMI, nats per token, pipelines.whisper.reference_scores); and, from
+    # decide, the chrF (0-100) of the English text against Whisper's translation (evidence).
+    # The two texts are analysis rows only (schemas/analysis.py), never published.
+    translation: str | None = None
+    translation_text: str | None = None
+    translation_score: float | None = None
+    translation_chrf: float | None = None
 
     @property
     def duration(self) -> float:
@@ -202,6 +212,10 @@ class Reject:
     language: str = ""
     text: str = ""
     pseudo_label: str = ""
+    # the segment's verdicts when it was dropped (not written to manifests: REJECT_SCHEMA); the
+    # decide phase keeps them on the plan row, so evidence gathered inside the dropping filter
+    # (e.g. a transcript rejected before its audio's pseudo-label failed too) is not lost
+    verdicts: tuple[Verdict, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def for_recording(
@@ -236,4 +250,5 @@ class Reject:
             language=seg.language,
             text=seg.source_text or "",
             pseudo_label=seg.pseudo_label or "",
+            verdicts=seg.verdicts,
         )

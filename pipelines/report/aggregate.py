@@ -460,3 +460,44 @@ def nearest_ids(df: pl.DataFrame | None, column: str, value: float, n: int,
     sub = sub.filter(pl.col(column).is_finite())
     sub = sub.with_columns((pl.col(column) - value).abs().alias("_gap")).sort(["_gap", id_column])
     return sub[id_column].head(n).to_list()
+
+
+def translation_pairs(segments: pl.DataFrame | None, rejects: pl.DataFrame | None,
+                      bins: int = 40) -> tuple[pl.DataFrame, Histogram | None]:
+    """Translation pairs per language pair (``de-en``): kept pairs, their hours and their score
+    against the audio (PMI, nats per token; median, min), and English texts rejected as
+    ``translation_mismatch`` (score from the reject's ``detail``); plus the score histogram of
+    kept vs rejected pairs."""
+    schema = {"pair": pl.String, "kept": pl.Int64, "kept_hours": pl.Float64,
+              "median_score": pl.Float64, "min_score": pl.Float64, "mismatch": pl.Int64,
+              "median_mismatch_score": pl.Float64}
+    frames = []
+    if not _empty(segments) and {"label_source", "translation_score"} <= set(segments.columns):
+        kept = segments.filter(pl.col("label_source") == "translation")
+        frames.append(kept.select(
+            (pl.col("language").fill_null("unknown") + "-en").alias("pair"),
+            pl.col("translation_score").cast(pl.Float64).alias("score"),
+            pl.col("duration").cast(pl.Float64), pl.lit(True).alias("kept")))
+    if not _empty(rejects) and "detail" in rejects.columns:
+        bad = rejects.filter(pl.col("reason") == "translation_mismatch")
+        frames.append(bad.select(
+            (pl.col("language").fill_null("unknown") + "-en").alias("pair"),
+            pl.col("detail").fill_null("").str.extract(r"score=(-?[0-9.]+)", 1)
+            .cast(pl.Float64, strict=False).alias("score"),
+            pl.lit(0.0).alias("duration"), pl.lit(False).alias("kept")))
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return pl.DataFrame(schema=schema), None
+    df = pl.concat(frames, how="vertical")
+    kept_score = pl.col("score").filter(pl.col("kept"))
+    bad_score = pl.col("score").filter(~pl.col("kept"))
+    table = df.group_by("pair").agg(
+        pl.col("kept").sum().cast(pl.Int64).alias("kept"),
+        (pl.col("duration").filter(pl.col("kept")).sum() / SECONDS_PER_HOUR).alias("kept_hours"),
+        kept_score.median().alias("median_score"), kept_score.min().alias("min_score"),
+        (~pl.col("kept")).sum().cast(pl.Int64).alias("mismatch"),
+        bad_score.median().alias("median_mismatch_score"),
+    ).sort("pair").cast(schema)
+    hist = histogram({"kept": df.filter(pl.col("kept"))["score"],
+                      "dropped": df.filter(~pl.col("kept"))["score"]}, bins=bins)
+    return table, hist

@@ -108,6 +108,8 @@ def _summarise(data: runfiles.RunData, cfg: ReportConfig) -> dict[str, Any]:
         "thresholds": data.stats.get("thresholds") or {},
         "dedup": aggregate.dedup(data.segments, data.rejects),
         "pii": aggregate.pii_counts(data.segments, data.rejects),
+        "translations": aggregate.translation_pairs(data.segments, data.rejects,
+                                                    bins=cfg.histogram_bins),
     }
 
 
@@ -135,6 +137,11 @@ def _plots(summary: dict[str, Any]) -> dict[str, str]:
         out["dedup"] = figures.to_div(figures.dedup_figure(summary["dedup"]), "plot-dedup")
     if summary["pii"].height:
         out["pii"] = figures.to_div(figures.pii_figure(summary["pii"]), "plot-pii")
+    if summary["translations"][1] is not None:
+        fig = figures.histogram_figure(summary["translations"][1],
+                                       "Translation pairs: English text vs audio (PMI)",
+                                       "nats/token")
+        out["translations"] = figures.to_div(fig, "plot-translations")
     return out
 
 
@@ -200,6 +207,7 @@ def render(run_dir: str, compare: str | None = None,
         "dedup": summary["dedup"],
         "pii": summary["pii"].to_dicts(),
         "privacy": data.stats.get("privacy") or {},
+        "translations": summary["translations"][0].to_dicts(),
         "sources_quality": data.stats.get("sources_quality") or {},
         "kept_samples": kept, "reject_samples": reject_samples,
         "plots": plots, "comparison": comparison,

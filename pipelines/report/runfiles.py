@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 SEGMENT_THIN_COLUMNS = (
     "segment_id", "recording_id", "source_name", "licence", "duration", "label_source",
     "language", "language_prob", "cer", "snr_db", "loudness_lufs", "chars_per_second", "dnsmos",
-    "pii_spans", "dedup_cluster",
+    "pii_spans", "dedup_cluster", "translation_score",
 )
 REJECT_THIN_COLUMNS = (
     "id", "stage", "reason", "detail", "source_name", "duration", "language", "dedup_cluster",

@@ -45,6 +45,28 @@ def recording_hint(work: RecordingWork) -> str:
     return hint_from(*work.transcript_language, work.recording.declared_language)
 
 
+def translation_candidate(config: AsrConfig, work: RecordingWork) -> bool:
+    """Whether to decode Whisper's X->en translation of this recording too: its transcript is
+    English (the recording's hint) and translation is on. ``label_recording`` translates only
+    when the audio is then decoded in another language, so English audio costs nothing more;
+    whether the pair is confident enough to be a translation pair is decide's call."""
+    return config.translate and recording_hint(work) == "en" and bool(
+        work.recording.transcript_text or work.recording.cues)
+
+
+def english_references(work: RecordingWork, translations: list[str | None]
+                       ) -> list[str | None]:
+    """The English text each candidate segment is verified against: its cue text, or its slice
+    of the recording's untimed text, cut by aligning the text to Whisper's translations."""
+    from filters.translation import slice_english
+
+    segments = work.segments
+    if work.recording.cues or not work.recording.transcript_text:
+        return [s.source_text for s in segments]
+    adjacent = [b.index == a.index + 1 for a, b in zip(segments, segments[1:], strict=False)]
+    return slice_english(work.recording.transcript_text, translations, adjacent)
+
+
 def _rounded(probs: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...]:
     return tuple((lang, round(float(p), 4)) for lang, p in probs)
 
@@ -76,9 +98,12 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
                                context_pad_s=cfg.context_pad_s, hint=recording_hint(work),
                                hint_below_prob=cfg.hint_below_prob, batch_size=cfg.batch_size,
                                encoder_cache_mb=cfg.encoder_cache_mb,
-                               word_times=cfg.word_times)
+                               word_times=cfg.word_times,
+                               translate=translation_candidate(cfg, work))
         results = label_recording(model, [s.audio for s in work.segments], options,
-                                  [s.source_text for s in work.segments])
+                                  [s.source_text for s in work.segments],
+                                  references=lambda translations: english_references(
+                                      work, translations))
         return [
             replace(s, pseudo_label=r.text, avg_logprob=round(r.avg_logprob, 4),
                     no_speech_prob=round(r.no_speech_prob, 4),
@@ -88,7 +113,9 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
                     audio_language_probs=_rounded(r.language_probs),
                     label_coverage=round(r.coverage, 4),
                     label_uncovered_s=round(r.uncovered_s, 4),
-                    pseudo_words=r.words, source_words=r.source_words)
+                    pseudo_words=r.words, source_words=r.source_words,
+                    translation=r.translation, translation_text=r.translation_text,
+                    translation_score=r.translation_score)
             for s, r in zip(work.segments, results, strict=True)
         ]
 

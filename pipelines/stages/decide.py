@@ -12,6 +12,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from filters.label_decisions import TRANSCRIPT_VERDICT
 from filters.registry import REGISTRY, Filter, apply_filters
 from schemas.analysis import AUDIO_REF_FIELDS, PLAN_SCHEMA, words_from_row
 from schemas.arrow import recording_from_row, segment_from_row, segment_row
@@ -69,7 +70,9 @@ class DecideRecording(beam.DoFn):
         rec = recording_from_row(recs[0]) if recs else Recording(rid, rows[0]["source_uri"], "")
         refs = {r["segment_id"]: r for r in rows}
         segments = [replace(segment_from_row(r), pseudo_words=words_from_row(r, "pseudo_words"),
-                            source_words=words_from_row(r, "source_words")) for r in rows]
+                            source_words=words_from_row(r, "source_words"),
+                            translation=r.get("translation"),
+                            translation_text=r.get("translation_text")) for r in rows]
         self._segments = {s.segment_id: s for s in segments}
         trail: dict[str, Segment] = {}
         kept, rejects = apply_filters(rec, segments, self.configs, self.registry, trail)
@@ -95,3 +98,21 @@ def plan_reject(row: dict[str, Any]) -> Reject:
     seg = segment_from_row(row)
     return Reject.for_segment(seg, row["reject_stage"], row["reject_reason"],
                               row["reject_detail"] or "")
+
+
+def transcript_rejects(row: dict[str, Any]) -> list[Reject]:
+    """The transcript rejects of one plan row: each ``label.transcript`` verdict (a text the audio
+    contradicted, whose audio went on with its pseudo-label) as a ``stage: transcript`` reject
+    ``{segment_id}-transcript``, like analyse's unreadable transcripts. Its duration is 0 and it
+    has no start: no audio was dropped with it, so the funnel's hours are not counted twice (the
+    segment itself leaves once, kept or rejected, in the segment books)."""
+    out = []
+    for v in row.get("verdicts") or ():
+        if v["filter"] == TRANSCRIPT_VERDICT and v["reason"]:
+            out.append(Reject(
+                id=f"{row['segment_id']}-transcript", stage=Stage.TRANSCRIPT, reason=v["reason"],
+                detail=(v["detail"] or "")[:2000], recording_id=row["recording_id"],
+                source_uri=row["source_uri"] or "", source_name=row["source_name"] or "",
+                page_url=row["page_url"] or "", language=row["language"] or "",
+                text=row["source_text"] or "", pseudo_label=row["pseudo_label"] or ""))
+    return out

@@ -113,15 +113,27 @@ def test_untimed_transcript_is_sliced_across_segments():
     assert all("label.alignment" in [v.filter for v in s.verdicts] for s in kept)
 
 
-def test_unaligned_segment_is_rejected_not_guessed():
+def test_unaligned_text_is_rejected_not_guessed_and_its_audio_kept():
     rec = dataclasses.replace(REC, transcript_text=TRANSCRIPT)
     pieces = ["it was the first great sorrow of his life",
               "completely unrelated babble about football scores and weather",
               "but the fantasy the hopes the dreams built around it"]
     segs = [seg(i, kind="untimed", pseudo=p, language="en") for i, p in enumerate(pieces)]
     kept, rejects = decide_recording(rec, segs, CFG)
-    assert [r.reason for r in rejects] == [Reason.UNALIGNED_TEXT]
-    assert rejects[0].id == "r1-00001"
+    assert rejects == []
+    assert [(s.index, s.label_source) for s in kept] == [(0, "source"), (1, "pseudo"),
+                                                         (2, "source")]
+    # the text is the reject (a flag verdict decide turns into a transcript reject row)
+    (flag,) = [v for v in kept[1].verdicts if v.filter == "label.transcript"]
+    assert flag.passed and flag.reason == Reason.UNALIGNED_TEXT
+    assert kept[1].text == pieces[1] and not kept[1].source_text
+    # an unconfident pseudo-label does not survive on its own either: the audio is dropped
+    # for its own reason, with the text's rejection in the evidence
+    weak = [dataclasses.replace(s, avg_logprob=-0.95) if s.index == 1 else s for s in segs]
+    kept, rejects = decide_recording(rec, weak, CFG)
+    assert [(r.id, r.reason) for r in rejects] == [("r1-00001", Reason.LOW_ASR_CONFIDENCE)]
+    assert "unaligned_text" in rejects[0].detail
+    assert "label.transcript" in [v.filter for v in rejects[0].verdicts]
     assert [s.index for s in kept] == [0, 2]
 
 
