@@ -383,13 +383,16 @@ def _listening_samples(run_dir: str, taken: set[str], reject_ids: set[str],
 
 def _write_outputs(run_dir: str, stats: dict[str, Any], plan: list[dict[str, Any]],
                    rejects: list[dict[str, Any]], index: dict[str, Any]) -> None:
-    """Plan, manifests and stats after a takedown, with the books checked again."""
-    segments = []
-    for row in plan:
-        if row["keep"]:
-            seg = {name: row.get(name) for name in SEGMENT_SCHEMA.names}
-            seg.update(shard=shard_name(row["shard_index"]), key=row["segment_id"])
-            segments.append(seg)
+    """Plan, manifests and stats after a takedown, with the books checked again.
+
+    The published rows are the old ``segments.parquet`` rows of the kept segments, untouched
+    (publish may have shaped them beyond the plan row), so they still equal their samples."""
+    kept = {r["segment_id"] for r in plan if r["keep"]}
+    segments = [r for r in _read_table(sio.join(run_dir, "manifest", "segments.parquet"))
+                if r["segment_id"] in kept]
+    if len(segments) != len(kept):
+        raise RuntimeError(f"takedown: segments.parquet has {len(segments)} of the plan's "
+                           f"{len(kept)} kept segments; run `speechcurate verify`")
     in_index = {posixpath.basename(e["url"]) for e in index["shardlist"]}
     lost = sorted({s["shard"] for s in segments} - in_index)
     if lost:
