@@ -41,7 +41,7 @@ WER: every English speech clip (reference transcripts) through the pipeline's la
 default), original and anonymised with its recording's α; corpus WER with the Whisper normaliser.
 
 Usage: nice -n 10 .venv/bin/python benchmarks/privacy.py [--model tiny.en] [--chunks 3]
-       [--chunk-s 4] [--bootstrap 1000] [--no-wer] [--sweep 0.75:0.9 0.5:0.7 ...]
+       [--chunk-s 4] [--bootstrap 1000] [--no-wer] [--per-clip N] [--sweep 0.75:0.9 ...]
 ``--sweep`` prints, instead of the attacker table, ignorant and lazy-informed EER and the WER for
 each α range given (the privacy/utility trade-off behind the default range).
 """
@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixed-alpha", type=float, default=0.8)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--no-wer", action="store_true")
+    ap.add_argument("--per-clip", type=int, default=0, metavar="N",
+                    help="also list the N clips whose WER changed most under anonymisation")
     ap.add_argument("--sweep", nargs="+", metavar="LO:HI",
                     help="instead: ignorant and lazy EER and WER for these α ranges")
     args = ap.parse_args(argv)
@@ -275,7 +277,7 @@ def print_wer(rows: list[dict], base: Path, variants: dict[str, Any],
                       "text_lid": ("en", 1.0)})
     segment_items(items)
     model = load_whisper(str(resolve_model(args.model)), "cpu", "auto", args.threads)
-    wers = {}
+    wers, per_clip = {}, {}
     for name, alpha_of in {"original": lambda f: None, **variants}.items():
         runs = []
         for it in items:
@@ -286,6 +288,8 @@ def print_wer(rows: list[dict], base: Path, variants: dict[str, Any],
         hyps = [" ".join(results[(i, j)].text.strip() for j in range(len(it["spans"])))
                 for i, it in enumerate(runs)]
         wers[name] = 100 * corpus_error_rates([it["transcript"] for it in items], hyps, "en")[1]
+        per_clip[name] = [100 * corpus_error_rates([it["transcript"]], [h], "en")[1]
+                          for it, h in zip(items, hyps, strict=True)]
     speech_s = sum(it["seconds"] for it in items)
     print(f"\n## Pseudo-label WER, {args.model} beam 5, {len(items)} English clips "
           f"({speech_s:.0f} s); {labeller_version()}\n")
@@ -294,6 +298,15 @@ def print_wer(rows: list[dict], base: Path, variants: dict[str, Any],
     for name, value in wers.items():
         change = "" if name == "original" else f"{value - wers['original']:+.1f}"
         print(f"| {name} | {value:.1f} | {change} |", flush=True)
+    for name in list(variants)[:1] if args.per_clip else []:
+        change = np.array(per_clip[name]) - np.array(per_clip["original"])
+        print(f"\nClips whose WER changed most ({name}):\n")
+        print("| clip | category | s | WER % original | anonymised |")
+        print("|---|---|---:|---:|---:|")
+        for i in np.argsort(-change)[:args.per_clip]:
+            it = items[i]
+            print(f"| {it['file']} | {it['category']} | {it['seconds']:.0f} | "
+                  f"{per_clip['original'][i]:.1f} | {per_clip[name][i]:.1f} |")
     print(f"\n(WER: {time.perf_counter() - t0:.0f} s)")
 
 
