@@ -5,7 +5,9 @@ sample in memory at a time) while its size and md5 are computed; every sample's 
 (16 kHz mono, length against the row's ``end - start``, and the FLAC's own MD5 signature), its
 JSON is compared field by field with its ``manifest/segments.parquet`` row, and the counts are
 checked against ``shards.json`` and ``stats.json``. Tars under ``shards/`` that the index does not
-list are reported too. No Beam: this is a pure module, and ``RUN`` may be any fsspec URL.
+list are reported too, and so is any sample or manifest row of a recording that a takedown rule
+(``RUN/takedown/rules.jsonl``) names, or a takedown that was interrupted (``pending.json``).
+No Beam: this is a pure module, and ``RUN`` may be any fsspec URL.
 
 Each problem names the shard (the tar's basename, as in the ``shard`` column) and/or the key it
 is about, with a stable ``kind`` code (see :class:`Kind`) and a human message.
@@ -689,7 +691,8 @@ def add_verify_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Re-read every shard listed in RUN_DIR/manifest/shards.json: size and md5, "
                     "every sample's FLAC decodes (16 kHz mono, length matches its row), every "
                     "JSON matches its segments.parquet row, counts match shards.json and "
-                    "stats.json, and no unlisted tar lies under RUN_DIR/shards. Exit code 0 "
+                    "stats.json, no unlisted tar lies under RUN_DIR/shards and no recording a "
+                    "takedown rule names is still published. Exit code 0 "
                     "when the run verifies, 1 otherwise.")
     _add_arguments(p)
     p.set_defaults(func=run_from_args)
