@@ -226,9 +226,8 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
     from pipelines import analysis_store as store
     from pipelines import io as sio
     from pipelines.config import RunConfig
-    from pipelines.decide import PLAN_FILE, build_pipeline
-    from pipelines.manifests import unique_rows, write_parquet
-    from pipelines.stages.rows import read_rows
+    from pipelines.decide import PLAN_FILE, build_pipeline, read_plan
+    from pipelines.manifests import write_parquet
     from schemas.analysis import PLAN_SCHEMA
 
     steps: list[dict[str, Any]] = []
@@ -248,10 +247,8 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
 
         build_pipeline(p, config, analysis_dir, owner, parts, REGISTRY if filters == "all" else ())
     mark("beam")
-    rows = list(read_rows(parts))
+    rows = read_plan(parts)  # the workers' parts, unique, each kept row with its shard
     mark("read_parts")
-    rows = unique_rows(rows, "segment_id")
-    mark("unique")
     write_parquet(sio.join(run_dir, "plan", PLAN_FILE), rows, PLAN_SCHEMA)
     mark("write")
     kept = sum(1 for r in rows if r["keep"])

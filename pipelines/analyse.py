@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 import pyarrow.parquet as pq
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import analysis_store as store
 from pipelines import io as sio
+from pipelines import runners
 from pipelines.config import ConfigError, LocalSourceConfig, RunConfig
 from pipelines.manifests import write_parquet
 from pipelines.sources.local import LocalItem, list_directory, list_manifest
@@ -107,7 +107,7 @@ class _Progress(beam.DoFn):
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str,
                    items: list[LocalItem], catalog_files: list[str], skip: frozenset[str],
-                   model_dir: str, total: int) -> None:
+                   total: int) -> None:
     cur = config.curate
     local = (p | "ListedItems" >> beam.Create(items)
              | "SpreadItems" >> beam.Reshuffle()
@@ -115,12 +115,14 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str,
     crawled = (p | "CatalogFiles" >> beam.Create(catalog_files)
                | "ReadCatalog" >> beam.FlatMap(read_catalog_file, skip)
                | "SpreadCatalog" >> beam.Reshuffle())
-    _ = ((local, crawled) | "AllRecordings" >> beam.Flatten()
-         | "DecodeAndSegment" >> beam.ParDo(AnalyseRecording(cur.decode, cur.segment, cur.lid))
-         | "PseudoLabel" >> pseudo_label(cur.asr, model_dir)
-         | "MeasureAndCommit" >> beam.ParDo(MeasureAndCommit(
-             analysis_dir, cur.shards.target_size_mb, cur.shards.flac_compression))
-         | "Progress" >> beam.ParDo(_Progress(total)))
+    committed = ((local, crawled) | "AllRecordings" >> beam.Flatten()
+                 | "DecodeAndSegment" >> beam.ParDo(AnalyseRecording(cur.decode, cur.segment,
+                                                                     cur.lid))
+                 | "PseudoLabel" >> pseudo_label(cur.asr)
+                 | "MeasureAndCommit" >> beam.ParDo(MeasureAndCommit(
+                     analysis_dir, cur.shards.target_size_mb, cur.shards.flac_compression))
+                 | "Progress" >> beam.ParDo(_Progress(total)))
+    runners.finish(committed)
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,10 @@ class AnalyseResult:
     analysed: int  # committed by this run
 
 
-def run_analyse(config: RunConfig, run_dir: str, listing: Listing, model_dir: str,
+def run_analyse(config: RunConfig, run_dir: str, listing: Listing,
                 beam_args: list[str]) -> AnalyseResult:
+    """Analyse every listed recording not committed yet; Whisper (``config.curate.asr.model``)
+    is resolved on the workers."""
     analysis_dir = sio.join(run_dir, "analysis")
     store.check_settings(analysis_dir, config, "resume")
     store.write_settings(analysis_dir, config)
@@ -145,8 +149,8 @@ def run_analyse(config: RunConfig, run_dir: str, listing: Listing, model_dir: st
     log.info("analyse: %d recording(s) listed, %d already analysed, %d to analyse",
              len(listed), reused, todo)
     if todo:
-        with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+        with runners.pipeline(beam_args) as p:
             build_pipeline(p, config, analysis_dir, todo_items, listing.catalog_files,
-                           frozenset(before), model_dir, todo)
+                           frozenset(before), todo)
     after = set(store.owners(analysis_dir))
     return AnalyseResult(listed=len(listed), reused=reused, analysed=len((after - before) & listed))

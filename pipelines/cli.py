@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 from pipelines.config import ConfigError
 
 EPILOG = """\
 Any option not listed above is handed to Apache Beam as a pipeline option, for example:
   --runner DirectRunner --direct_num_workers 2 --direct_running_mode multi_processing
+  --runner DaskRunner [--dask-address tcp://scheduler:8786]   (no address: a local Dask cluster)
   --runner DataflowRunner --project P --region R --temp_location gs://B/tmp
 """
 
@@ -24,9 +26,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="sources.yaml: the sources to read and per-stage settings")
     p.add_argument("--out", required=True,
                    help="run directory: a local path or an fsspec URL (gs://, s3://, memory://)")
-    p.add_argument("--asr-model", default=None,
+    p.add_argument("--asr-model", "--asr_model", dest="asr_model", default=None,
                    help="Whisper model for pseudo-labels: tiny.en (English only, fastest), base "
-                        "(multilingual; the default), or a CTranslate2 model directory. "
+                        "(multilingual; the default), a CTranslate2 model directory on the "
+                        "workers, or an fsspec URL of one (gs://, s3://; staged on each worker). "
                         "Overrides curate.asr.model in the config.")
     p.add_argument("--force", action="store_true",
                    help="redo phases even if RUN_DIR marks them complete")
@@ -114,38 +117,45 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"unrecognized arguments for {args.command}: {' '.join(beam_args)}")
             return args.func(args)
         from pipelines.config import load_config
+        from pipelines.runners import dask_cluster
 
         config = load_config(args.config)
-        if args.command == "refilter":
-            from pipelines.curate import run_refilter
-
-            print(run_refilter(args.run_dir, config, args.out, beam_args,
-                               asr_model=args.asr_model).render())
-            return 0
-        if args.command == "analyse":
-            from pipelines.curate import run_analyse_only
-
-            print(run_analyse_only(config, args.out, beam_args, asr_model=args.asr_model,
-                                   force=args.force))
-            return 0
-        web = any(getattr(s, "type", "local") != "local" for s in config.sources)
-        if args.command == "crawl" or (args.command == "run" and web):
-            from pipelines.crawl import run_crawl
-
-            run_crawl(config, args.out, beam_args, force=args.force)
-        if args.command in ("curate", "run"):
-            from pipelines.curate import run_curate
-
-            summary = run_curate(config, args.out, beam_args, asr_model=args.asr_model,
-                                 force=args.force)
-            print(summary.render())
-        return 0
+        with dask_cluster(beam_args) as beam_args:
+            return _run_phases(args, config, beam_args)
     except ConfigError as exc:
         print(f"speechcurate: configuration error: {exc}", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"speechcurate: {exc}", file=sys.stderr)
         return 2
+
+
+def _run_phases(args: argparse.Namespace, config: Any, beam_args: list[str]) -> int:
+    """The pipeline commands (run, curate, analyse, refilter, crawl) on one runner."""
+    if args.command == "refilter":
+        from pipelines.curate import run_refilter
+
+        print(run_refilter(args.run_dir, config, args.out, beam_args,
+                           asr_model=args.asr_model).render())
+        return 0
+    if args.command == "analyse":
+        from pipelines.curate import run_analyse_only
+
+        print(run_analyse_only(config, args.out, beam_args, asr_model=args.asr_model,
+                               force=args.force))
+        return 0
+    web = any(getattr(s, "type", "local") != "local" for s in config.sources)
+    if args.command == "crawl" or (args.command == "run" and web):
+        from pipelines.crawl import run_crawl
+
+        run_crawl(config, args.out, beam_args, force=args.force)
+    if args.command in ("curate", "run"):
+        from pipelines.curate import run_curate
+
+        summary = run_curate(config, args.out, beam_args, asr_model=args.asr_model,
+                             force=args.force)
+        print(summary.render())
+    return 0
 
 
 if __name__ == "__main__":

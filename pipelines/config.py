@@ -7,6 +7,7 @@ exact field (``curate.asr.batch_size``) so a bad config fails before any work st
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ SOURCE_TYPES: dict[str, type] = {"local": LocalSourceConfig, **WEB_SOURCE_TYPES}
 # --------------------------------------------------------------------------- stages
 
 
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a sources.yaml larger than this is refused
 MAX_SECONDS = 7 * 24 * 3600.0  # upper bound of durations and timeouts (a deadline must fit a timer)
 MAX_MB = 1024.0 * 1024  # upper bound of sizes given in MB (1 TiB)
 # CTranslate2's compute types (https://opennmt.net/CTranslate2/quantization.html)
@@ -232,7 +234,16 @@ class RunConfig:
 # --------------------------------------------------------------------------- building
 
 
-def _build_source(data: Any, where: str, base_dir: Path) -> Any:
+def _against(base_dir: Path | str, value: str) -> str:
+    """``value`` (relative) resolved against the config's directory: a local path, or an fsspec
+    URL's directory when the config itself was read from a URL."""
+    if isinstance(base_dir, str) and "://" in base_dir:
+        scheme, rest = base_dir.split("://", 1)
+        return f"{scheme}://{posixpath.normpath(posixpath.join(rest, value))}"
+    return str((Path(base_dir) / value).resolve())
+
+
+def _build_source(data: Any, where: str, base_dir: Path | str) -> Any:
     _check(isinstance(data, dict), where, "each source must be a mapping with a `type`")
     kind = data.get("type")
     _check(kind in SOURCE_TYPES, f"{where}.type",
@@ -242,10 +253,10 @@ def _build_source(data: Any, where: str, base_dir: Path) -> Any:
         value = data.get(key)
         is_relative = isinstance(value, str) and value and "://" not in value
         if is_relative and not Path(value).is_absolute():
-            data[key] = str((base_dir / value).resolve())
+            data[key] = _against(base_dir, value)
     roots = data.get("roots")
     if isinstance(roots, list):
-        data["roots"] = [str((base_dir / r).resolve()) if isinstance(r, str) and r.strip()
+        data["roots"] = [_against(base_dir, r) if isinstance(r, str) and r.strip()
                          and "://" not in r and not Path(r).is_absolute() else r for r in roots]
     if not data.get("name"):
         ref = data.get("path") or data.get("manifest") or data.get("url") or f"source{where}"
@@ -256,8 +267,9 @@ def _build_source(data: Any, where: str, base_dir: Path) -> Any:
     return source
 
 
-def parse_config(data: Any, base_dir: Path | None = None) -> RunConfig:
-    """Validate a parsed YAML document into a RunConfig. Relative paths resolve from base_dir."""
+def parse_config(data: Any, base_dir: Path | str | None = None) -> RunConfig:
+    """Validate a parsed YAML document into a RunConfig. Relative paths resolve from base_dir
+    (a local directory, or the URL of the directory a remote config was read from)."""
     base_dir = base_dir or Path.cwd()
     _check(isinstance(data, dict), "config", "must be a mapping with a `sources` list")
     unknown = sorted(set(data) - {f.name for f in dataclasses.fields(RunConfig)})
@@ -275,15 +287,31 @@ def parse_config(data: Any, base_dir: Path | None = None) -> RunConfig:
 
 
 def load_config(path: str | Path) -> RunConfig:
-    """Read and validate ``sources.yaml``; errors name the file and the field."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+    """Read and validate ``sources.yaml`` from a local path or an fsspec URL (``gs://``,
+    ``s3://``: a Dataflow flex template hands the launcher a bucket path); relative paths in it
+    resolve from its directory. Errors name the file and the field."""
+    from pipelines import io as sio
+
+    text = str(path)
+    remote = "://" in text and not text.startswith("file://")
+    local = Path(text.removeprefix("file://"))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if remote:
+            raw = sio.read_bytes(text, MAX_CONFIG_BYTES)
+        elif local.is_file():
+            raw = local.read_bytes()
+        else:
+            raise FileNotFoundError(text)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc})") from exc
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    base_dir: Path | str = posixpath.dirname(text) if remote else local.parent
     try:
-        return parse_config(data, base_dir=path.parent)
+        return parse_config(data, base_dir=base_dir)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc

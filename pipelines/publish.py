@@ -13,16 +13,17 @@ from collections import defaultdict
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from filters.anonymise_config import AnonymiseConfig
 from filters.audio_edits import DEFAULT_FADE_MS
 from pipelines import io as sio
+from pipelines import runners
 from pipelines.stages.publish import WriteRejectSamples, WriteShard
 from pipelines.stages.rows import WriteRows, read_rows
 
 log = logging.getLogger("speechcurate.publish")
 REJECT_SAMPLES_PER_REASON = 8
+WORK_SHARDS = "_work/shards"  # shard rows written by the workers, merged on the launcher
 
 
 def _clear(uri: str) -> None:
@@ -44,6 +45,26 @@ def pick_reject_samples(rows: list[dict[str, Any]],
             for reason, picks in sorted(by_reason.items())]
 
 
+def build_pipeline(p: beam.Pipeline, analysis_dir: str, run_dir: str,
+                   plan: list[dict[str, Any]], reject_refs: list[dict[str, Any]],
+                   flac_compression: int, anonymise: AnonymiseConfig | None = None,
+                   fade_ms: float = DEFAULT_FADE_MS) -> None:
+    """Shards from the kept plan rows; reject samples for listening."""
+    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in plan:
+        if row["keep"]:
+            groups[row["shard_index"]].append(row)
+    shards = (p | "Shards" >> beam.Create(sorted(groups.items()))
+              | "SpreadShards" >> beam.Reshuffle()
+              | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, sio.join(run_dir, "shards"),
+                                                       flac_compression, anonymise, fade_ms))
+              | "ShardRows" >> beam.ParDo(WriteRows(sio.join(run_dir, WORK_SHARDS), None)))
+    samples = (p | "RejectSamples" >> beam.Create(pick_reject_samples(reject_refs))
+               | "WriteRejectSamples" >> beam.ParDo(WriteRejectSamples(
+                   analysis_dir, sio.join(run_dir, "samples", "rejected"), anonymise, fade_ms)))
+    runners.finish(shards, samples)
+
+
 def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
                 reject_refs: list[dict[str, Any]], flac_compression: int,
                 beam_args: list[str],
@@ -51,23 +72,13 @@ def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
                 fade_ms: float = DEFAULT_FADE_MS) -> list[dict[str, Any]]:
     """Write the shards and reject samples; returns one row per written shard, by index."""
     shards_dir, samples_dir = sio.join(run_dir, "shards"), sio.join(run_dir, "samples")
-    parts = sio.join(run_dir, "_work", "shards")
+    parts = sio.join(run_dir, WORK_SHARDS)
     for stale in (shards_dir, samples_dir, parts):
         _clear(stale)
     sio.makedirs(shards_dir)
-    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in plan:
-        if row["keep"]:
-            groups[row["shard_index"]].append(row)
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as p:
-        _ = (p | "Shards" >> beam.Create(sorted(groups.items()))
-             | "SpreadShards" >> beam.Reshuffle()
-             | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, shards_dir,
-                                                      flac_compression, anonymise, fade_ms))
-             | "ShardRows" >> beam.ParDo(WriteRows(parts, None)))
-        _ = (p | "RejectSamples" >> beam.Create(pick_reject_samples(reject_refs))
-             | "WriteRejectSamples" >> beam.ParDo(WriteRejectSamples(
-                 analysis_dir, sio.join(samples_dir, "rejected"), anonymise, fade_ms)))
+    with runners.pipeline(beam_args) as p:
+        build_pipeline(p, analysis_dir, run_dir, plan, reject_refs, flac_compression, anonymise,
+                       fade_ms)
     written = {r["index"]: r for r in read_rows(parts)}
     _clear(sio.join(run_dir, "_work"))
     log.info("publish: %d shard(s)", len(written))

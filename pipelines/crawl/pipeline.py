@@ -6,6 +6,11 @@
 
 Fetching is keyed by host, so one worker holds each host's robots.txt, throttle and connections
 and the politeness delay holds however many workers the runner starts.
+
+Each DoFn yields ``(kind, row)`` records (``item`` or ``reject``) that ``beam.Filter``-style steps
+split, rather than tagged outputs, and catalog files are batched by the writer itself rather than
+by ``BatchElements``: Beam's DaskRunner mixes a multi-output ParDo's outputs and drops what a DoFn
+emits from ``finish_bundle`` (``pipelines/runners.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from filters.web.urls import host_of
+from pipelines import runners
 from pipelines.crawl.catalog import (
     CATALOG_SCHEMA,
     catalog_dir,
@@ -39,6 +44,8 @@ log = logging.getLogger(__name__)
 NETWORK_TYPES = ("rss", "html", "sitemap")
 WEB_TYPES = (*NETWORK_TYPES, "warc")
 REJECTS = "rejects"
+ITEM, REJECT = "item", "reject"  # the kinds of (kind, row) records every crawl DoFn yields
+ITEMS_PER_FILE, REJECTS_PER_FILE = 1000, 5000  # rows in one catalog file (at most)
 
 
 def has_web_sources(config: Any) -> bool:
@@ -50,7 +57,7 @@ def has_web_sources(config: Any) -> bool:
 
 
 class DiscoverDoFn(beam.DoFn):
-    """Source name -> SourceItems (main) and reject rows (``rejects``)."""
+    """Source name -> ``(item, SourceItem)`` and ``(reject, row)`` records."""
 
     def __init__(self, crawl: CrawlConfig, sources: dict[str, Any]):
         self.crawl = crawl
@@ -70,16 +77,17 @@ class DiscoverDoFn(beam.DoFn):
         source = self.sources[name]
         try:
             for out in discover(self.session, source):
-                yield beam.pvalue.TaggedOutput(REJECTS, out) if isinstance(out, dict) else out
+                yield (REJECT, out) if isinstance(out, dict) else (ITEM, out)
         except Exception as exc:  # noqa: BLE001 - a bug or a hostile site must not end the job
             log.exception("discovery of %s failed", name)
-            yield beam.pvalue.TaggedOutput(REJECTS, crawl_reject(
+            yield REJECT, crawl_reject(
                 source.url, "fetch_failed", f"discovery failed: {type(exc).__name__}: {exc}",
-                source_name=name))
+                source_name=name)
 
 
 class FetchHostDoFn(beam.DoFn):
-    """(host, items) -> catalog rows (main) and reject rows, with the host's politeness."""
+    """(host, items) -> ``(item, catalog row)`` and ``(reject, row)``, with the host's
+    politeness."""
 
     def __init__(self, crawl: CrawlConfig, sources: dict[str, Any], run: str,
                  previous: dict[str, dict[str, Any]]):
@@ -130,11 +138,11 @@ class FetchHostDoFn(beam.DoFn):
         for kind, row in group:
             if kind == "item" and row.get("transcript_markup_labels"):
                 cls._markup.inc(row["transcript_markup_labels"])
-            yield row if kind == "item" else beam.pvalue.TaggedOutput(REJECTS, row)
+            yield (ITEM, row) if kind == "item" else (REJECT, row)
 
 
 class ReadWarcDoFn(beam.DoFn):
-    """(source name, archive path) -> catalog rows and reject rows, offline."""
+    """(source name, archive path) -> ``(item, catalog row)`` and ``(reject, row)``, offline."""
 
     def __init__(self, crawl: CrawlConfig, sources: dict[str, Any], run: str):
         self.crawl = crawl
@@ -146,18 +154,36 @@ class ReadWarcDoFn(beam.DoFn):
 
         name, path = element
         for kind, row in warc_items(path, self.sources[name], self.crawl, self.run):
-            yield row if kind == "item" else beam.pvalue.TaggedOutput(REJECTS, row)
+            yield (ITEM, row) if kind == "item" else (REJECT, row)
 
 
 class WriteTableDoFn(beam.DoFn):
-    """A batch of rows -> one Parquet file with a deterministic name (retries overwrite it)."""
+    """Rows -> Parquet files of at most ``per_file`` rows, each named by a hash of its rows (a
+    retried bundle overwrites its own files). Files are written from ``process`` and
+    ``finish_bundle``; nothing is emitted."""
 
-    def __init__(self, run: str, prefix: str, token: str, schema: Any, key: str):
+    def __init__(self, run: str, prefix: str, token: str, schema: Any, key: str,
+                 per_file: int):
         self.run, self.prefix, self.token, self.schema, self.key = run, prefix, token, schema, key
+        self.per_file = per_file
+        self._rows: list[dict[str, Any]] = []
 
-    def process(self, rows: list[dict[str, Any]]):  # noqa: ANN201
+    def start_bundle(self) -> None:
+        self._rows = []
+
+    def process(self, row: dict[str, Any]):  # noqa: ANN201
+        self._rows.append(row)
+        if len(self._rows) >= self.per_file:
+            self._write()
+        return []
+
+    def finish_bundle(self) -> None:
+        self._write()
+
+    def _write(self) -> None:
         from pipelines.io import join
 
+        rows, self._rows = self._rows, []
         if not rows:
             return
         rows = sorted(rows, key=lambda r: (r[self.key] or "", r.get("reason") or ""))
@@ -165,7 +191,6 @@ class WriteTableDoFn(beam.DoFn):
                               .encode()).hexdigest()[:16]
         uri = join(catalog_dir(self.run), f"{self.prefix}-{self.token}-{digest}.parquet")
         write_table(uri, rows, self.schema)
-        yield uri
 
 
 # --------------------------------------------------------------------------- helpers
@@ -207,11 +232,11 @@ def dedup_by_content(element: tuple[str, Any], known: dict[str, str]):  # noqa: 
     for row in rows:
         if row["recording_id"] == keeper_id:
             if sha not in known:  # a row already in the catalog is not written twice
-                yield row
+                yield ITEM, row
         else:
-            yield beam.pvalue.TaggedOutput(REJECTS, crawl_reject(
+            yield REJECT, crawl_reject(
                 row["source_uri"], "duplicate", f"same bytes (sha256 {sha[:16]}) as {keeper_uri}",
-                source_name=row["source_name"], page_url=row["page_url"]))
+                source_name=row["source_name"], page_url=row["page_url"])
 
 
 def _expand_warc_paths(source: Any) -> list[str]:
@@ -239,11 +264,10 @@ def build_crawl(p: beam.Pipeline, config: Any, run: str, token: str, *,
     item_pcolls, reject_pcolls = [], []
     if web:
         found = (p | "Seeds" >> beam.Create(web)
-                 | "Discover" >> beam.ParDo(DiscoverDoFn(crawl, sources))
-                 .with_outputs(REJECTS, main="items"))
-        reject_pcolls.append(found[REJECTS])
+                 | "Discover" >> beam.ParDo(DiscoverDoFn(crawl, sources)))
+        reject_pcolls.append(found | "DiscoverRejects" >> beam.FlatMap(_of_kind, REJECT))
         fetched = (
-            found["items"]
+            found | "DiscoveredItems" >> beam.FlatMap(_of_kind, ITEM)
             | "FanOut" >> beam.Reshuffle()
             | "KeyByUrl" >> beam.Map(lambda it: (it.media_url, it))
             | "GroupByUrl" >> beam.GroupByKey()
@@ -253,16 +277,14 @@ def build_crawl(p: beam.Pipeline, config: Any, run: str, token: str, *,
             | "KeyByHost" >> beam.Map(lambda it: (host_of(it.media_url), it))
             | "GroupByHost" >> beam.GroupByKey()
             | "Fetch" >> beam.ParDo(FetchHostDoFn(crawl, sources, run, previous or {}))
-            .with_outputs(REJECTS, main="rows")
         )
-        item_pcolls.append(fetched["rows"])
-        reject_pcolls.append(fetched[REJECTS])
+        item_pcolls.append(fetched | "FetchedRows" >> beam.FlatMap(_of_kind, ITEM))
+        reject_pcolls.append(fetched | "FetchRejects" >> beam.FlatMap(_of_kind, REJECT))
     if warcs:
         read = (p | "WarcFiles" >> beam.Create(warcs)
-                | "ReadWarc" >> beam.ParDo(ReadWarcDoFn(crawl, sources, run))
-                .with_outputs(REJECTS, main="rows"))
-        item_pcolls.append(read["rows"])
-        reject_pcolls.append(read[REJECTS])
+                | "ReadWarc" >> beam.ParDo(ReadWarcDoFn(crawl, sources, run)))
+        item_pcolls.append(read | "WarcRows" >> beam.FlatMap(_of_kind, ITEM))
+        reject_pcolls.append(read | "WarcRejects" >> beam.FlatMap(_of_kind, REJECT))
     if not item_pcolls:
         return
     deduped = (
@@ -270,17 +292,21 @@ def build_crawl(p: beam.Pipeline, config: Any, run: str, token: str, *,
         | "KeyBySha" >> beam.Map(lambda r: (r["sha256"], r))
         | "GroupBySha" >> beam.GroupByKey()
         | "DedupContent" >> beam.FlatMap(dedup_by_content, known_shas or {})
-        .with_outputs(REJECTS, main="rows")
     )
-    reject_pcolls.append(deduped[REJECTS])
-    _ = (deduped["rows"] | "BatchItems" >> beam.BatchElements(min_batch_size=1,
-                                                               max_batch_size=1000)
-         | "WriteItems" >> beam.ParDo(WriteTableDoFn(run, "items", token, CATALOG_SCHEMA,
-                                                     "recording_id")))
-    _ = (tuple(reject_pcolls) | "AllRejects" >> beam.Flatten()
-         | "BatchRejects" >> beam.BatchElements(min_batch_size=1, max_batch_size=5000)
-         | "WriteRejects" >> beam.ParDo(WriteTableDoFn(run, "rejects", token, REJECT_SCHEMA,
-                                                       "source_uri")))
+    reject_pcolls.append(deduped | "DuplicateRejects" >> beam.FlatMap(_of_kind, REJECT))
+    items = (deduped | "KeptRows" >> beam.FlatMap(_of_kind, ITEM)
+             | "WriteItems" >> beam.ParDo(WriteTableDoFn(run, "items", token, CATALOG_SCHEMA,
+                                                         "recording_id", ITEMS_PER_FILE)))
+    rejects = (tuple(reject_pcolls) | "AllRejects" >> beam.Flatten()
+               | "WriteRejects" >> beam.ParDo(WriteTableDoFn(run, "rejects", token,
+                                                             REJECT_SCHEMA, "source_uri",
+                                                             REJECTS_PER_FILE)))
+    runners.finish(items, rejects)
+
+
+def _of_kind(record: tuple[str, Any], kind: str) -> list[Any]:
+    """The row of a ``(kind, row)`` record when it is of ``kind`` (one output per step)."""
+    return [record[1]] if record[0] == kind else []
 
 
 # --------------------------------------------------------------------------- entry point
@@ -333,8 +359,7 @@ def run_crawl(config: Any, out: str, beam_args: list[str], force: bool = False) 
         _remove(old_rejects)
         if rows:
             log.info("crawl: resuming; %d items already in the catalog", len(rows))
-    options = PipelineOptions(beam_args)
-    with beam.Pipeline(options=options) as p:
+    with runners.pipeline(beam_args) as p:
         build_crawl(p, config, out, token, done_ids=done_ids, known_shas=known, previous=previous)
     if force:
         _remove(old_items + old_rejects)

