@@ -86,11 +86,12 @@ def _kill_a_busy_worker(client, analysis: Path, stop: threading.Event, killed: d
         if audio.is_dir() and any(audio.iterdir()):
             busy = [addr for addr, keys in client.processing().items() if keys]
             if busy:
-                info = client.scheduler_info()["workers"][busy[0]]
-                killed.update(address=busy[0], pid=info["pid"],
+                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                killed.update(address=busy[0], pid=pid, tasks=client.processing()[busy[0]],
                               partial_pack=any(audio.glob(".tmp-*.tar")),
                               committed=len(store.owners(str(analysis))))
-                os.kill(info["pid"], signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+                print(f"killed worker {killed}")
                 return
         time.sleep(0.01)
 
