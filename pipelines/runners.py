@@ -126,15 +126,16 @@ def dask_cluster(beam_args: list[str], n_workers: int | None = None) -> Iterator
     import dask
     from distributed import LocalCluster
 
+    # the nannies read the config again whenever they restart a worker: keep it for the run
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-    log.info("DaskRunner: started a local Dask cluster at %s with %d worker(s)",
-             cluster.scheduler_address, len(cluster.workers))
-    try:
-        yield [*args, f"--dask_client_address={cluster.scheduler_address}"]
-    finally:
-        cluster.close()
+        log.info("DaskRunner: started a local Dask cluster at %s with %d worker(s)",
+                 cluster.scheduler_address, len(cluster.workers))
+        try:
+            yield [*args, f"--dask_client_address={cluster.scheduler_address}"]
+        finally:
+            cluster.close()
 
 
 @contextlib.contextmanager

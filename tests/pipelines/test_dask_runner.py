@@ -51,13 +51,14 @@ def cluster():
     distributed = pytest.importorskip("distributed")
     from pipelines.runners import WORKER_CONFIG
 
-    with dask.config.set(WORKER_CONFIG):  # non-daemonic workers, the launcher's thread settings
+    # non-daemonic workers with the launcher's thread settings, also those the nannies restart
+    with dask.config.set(WORKER_CONFIG):
         local = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                          dashboard_address=None)
-    client = distributed.Client(local)
-    yield local, client
-    client.close()
-    local.close()
+        client = distributed.Client(local)
+        yield local, client
+        client.close()
+        local.close()
 
 
 def run_on_dask(curated_run: Path, address: str, out: Path) -> None:
