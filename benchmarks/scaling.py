@@ -1,0 +1,189 @@
+"""Throughput and memory of each curation phase on Beam's DaskRunner with 1 and 2 local Dask
+workers, against the DirectRunner (the baseline), on the same input in the same run.
+
+Each configuration runs the whole ``run_curate`` (analyse -> decide -> publish) in a fresh
+subprocess (``--direct_num_workers=1``; ``--runner DaskRunner`` on a ``distributed.LocalCluster``
+of 1 or 2 worker processes, one thread each, started by ``pipelines.runners.dask_cluster``).
+``curate.asr.cpu_threads: 1``, so every worker process uses one core and "per core" means per
+worker process. Printed per phase: wall seconds, audio seconds per wall second per core (the input
+hours over the phase's wall time over the worker processes), and the peak RSS of the whole
+process tree (launcher, Dask scheduler and workers, decoder children) during the phase.
+
+The input is speech-eval's English clips joined into recordings (``benchmarks/phases.py``'s
+builder: 1-2 min recordings with untimed transcripts; same seed, same input).
+
+Usage:
+
+    .venv/bin/python benchmarks/scaling.py                 # 10 min of audio, tiny.en, beam 1
+    .venv/bin/python benchmarks/scaling.py --minutes 30 --model base --beam-size 5
+
+Figures only (no assertions). Skips with a message when speech-eval is absent. The decide phase
+at 1M and 10M segments is measured on synthetic thin rows by ``benchmarks/decide_scale.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+CONFIGS = {  # label -> (Beam options, Dask workers or 0 for the DirectRunner)
+    "direct (baseline)": (["--direct_num_workers=1"], 0),
+    "dask 1 worker": (["--runner=DaskRunner"], 1),
+    "dask 2 workers": (["--runner=DaskRunner"], 2),
+}
+PHASES = ("analyse", "decide", "publish")
+
+
+def child_main(spec_path: str) -> int:
+    """One run_curate on one runner; writes its phase windows and results as JSON."""
+    import logging
+
+    import pipelines.curate as curate
+    from pipelines.config import parse_config
+    from pipelines.runners import dask_cluster
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    spec = json.loads(Path(spec_path).read_text())
+    windows: list[tuple[str, float, float]] = []
+
+    def timed(name: str, fn):
+        def wrapper(*args, **kwargs):
+            start = time.time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                windows.append((name, start, time.time()))
+        return wrapper
+
+    # Instrumentation only: the same functions, timed where run_curate calls them.
+    curate.run_analyse = timed("analyse", curate.run_analyse)
+    curate.run_decide = timed("decide", curate.run_decide)
+    curate.run_publish = timed("publish", curate.run_publish)
+    config = parse_config(spec["config"])
+    with dask_cluster(spec["beam_args"], n_workers=spec["workers"] or None) as beam_args:
+        t0 = time.perf_counter()
+        summary = curate.run_curate(config, spec["out"], beam_args, force=True)
+        wall = time.perf_counter() - t0
+    stats = summary.stats
+    Path(spec["result"]).write_text(json.dumps({
+        "wall_s": wall, "windows": windows, "phase_s": stats["run"]["phase_s"],
+        "input_s": stats["input"]["hours"] * 3600, "kept": stats["kept"]["segments"],
+        "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    return 0
+
+
+def run_child(label: str, spec: dict[str, Any], workdir: Path, poll_s: float) -> dict[str, Any]:
+    from phases import _tree_rss
+
+    name = label.split(" (")[0].replace(" ", "-")
+    spec_path = workdir / f"{name}.spec.json"
+    spec["result"] = str(workdir / f"{name}.result.json")
+    spec_path.write_text(json.dumps(spec))
+    log_path = workdir / f"{name}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, __file__, "--child", str(spec_path)],
+                                stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            total, _ = _tree_rss(proc.pid)
+            if total:
+                samples.append((time.time(), total / 2**20))
+            stop.wait(poll_s)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    code = proc.wait()
+    stop.set()
+    poller.join()
+    if code != 0:
+        raise RuntimeError(f"{label}: exited with {code}; log {log_path}:\n"
+                           f"{log_path.read_text(errors='replace')[-4000:]}")
+    result = json.loads(Path(spec["result"]).read_text())
+    result["peak_mb"] = {}
+    for phase, start, end in result["windows"]:
+        inside = [mb for t, mb in samples if start <= t <= end] or [0.0]
+        result["peak_mb"][phase] = max(inside)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0, help="input audio (default 10)")
+    parser.add_argument("--model", default="tiny.en", help="tiny.en | base | CTranslate2 dir")
+    parser.add_argument("--beam-size", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--poll-s", type=float, default=0.2, help="RSS sampling period")
+    parser.add_argument("--workdir", default="", help="keep inputs and runs here")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child_main(args.child)
+
+    from phases import build_input, load_clips
+    from speech_eval_common import speech_eval_dir
+
+    root = speech_eval_dir()
+    if root is None:
+        print("speech-eval not found (set SPEECH_EVAL_DIR); skipping")
+        return 0
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sc-scaling-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    in_dir = workdir / "input"
+    if not in_dir.exists():
+        n_rec, audio_s = build_input(in_dir, args.minutes / 60, 10**9, (60.0, 120.0),
+                                     load_clips(root), args.seed)
+    else:
+        n_rec, audio_s = len(list(in_dir.glob("*.flac"))), 0.0
+    config = {"sources": [{"type": "local", "path": str(in_dir), "name": "bench"}],
+              "curate": {"asr": {"model": args.model, "beam_size": args.beam_size,
+                                 "cpu_threads": 1}, "shards": {"target_size_mb": 64}}}
+    load = os.getloadavg()[0]
+    print(f"input: {n_rec} recordings ({audio_s / 60:.1f} min) from speech-eval English clips; "
+          f"model {args.model}, beam {args.beam_size}, asr.cpu_threads 1; "
+          f"{len(os.sched_getaffinity(0))} cores, load average {load:.1f}; work dir {workdir}\n")
+    results = {}
+    for label, (beam_args, workers) in CONFIGS.items():
+        spec = {"config": config, "out": str(workdir / label.split(" (")[0].replace(" ", "-")),
+                "beam_args": beam_args, "workers": workers}
+        results[label] = run_child(label, spec, workdir, args.poll_s)
+        print(f"  {label}: {results[label]['wall_s']:.1f} s wall", flush=True)
+    base = results["direct (baseline)"]
+    print(f"\n{'runner':<18}{'phase':<9}{'wall s':>8}{'a.s/w.s/core':>14}{'speed vs base':>15}"
+          f"{'peak MB':>9}")
+    for label, res in results.items():
+        cores = CONFIGS[label][1] or 1
+        walls = {p: res["phase_s"][p] for p in PHASES}
+        walls["all"] = sum(walls.values())
+        base_walls = {p: base["phase_s"][p] for p in PHASES}
+        base_walls["all"] = sum(base_walls.values())
+        for phase, wall in walls.items():
+            peak = (max(res["peak_mb"].values()) if phase == "all"
+                    else res["peak_mb"].get(phase, 0.0))
+            print(f"{label:<18}{phase:<9}{wall:>8.1f}{res['input_s'] / wall / cores:>14.1f}"
+                  f"{base_walls[phase] / wall:>14.2f}x{peak:>9.0f}")
+    speedup = (sum(results["dask 1 worker"]["phase_s"][p] for p in PHASES)
+               / sum(results["dask 2 workers"]["phase_s"][p] for p in PHASES))
+    print(f"\n2 Dask workers vs 1: {speedup:.2f}x faster end to end (2.00 = linear); "
+          f"kept segments: " + ", ".join(f"{k} {v['kept']}" for k, v in results.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Dataflow that would start: every phase's graph constructs with ``--runner DataflowRunner``
+options into the portable pipeline proto Dataflow receives (on the worker image of
+infra/docker), the options validate, no launcher path is handed to workers, and (where
+``apache-beam[gcp]`` is installed) the job description renders offline with ``--dry_run``.
+
+Without ``apache-beam[gcp]`` (not installed here): ``DataflowRunner`` imports, but its
+``run_pipeline`` imports ``apache_beam.runners.dataflow.internal.apiclient``, which needs
+google-auth, google-apitools and the google-cloud clients; so the job description (``--dry_run``,
+``--dataflow_job_file``) cannot render, and that test skips naming the missing module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import apache_beam as beam
+import cloudpickle
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
+from apache_beam.transforms import environments
+
+from pipelines.config import parse_config
+from pipelines.models import resolve_model
+
+IMAGE = "europe-west4-docker.pkg.dev/p/speechcurate/cpu:1"
+ARGS = ["--runner=DataflowRunner", "--project=p", "--region=europe-west4",
+        "--temp_location=gs://b/tmp", "--staging_location=gs://b/staging",
+        f"--sdk_container_image={IMAGE}", "--sdk_location=container",
+        "--experiments=use_runner_v2", "--machine_type=n2-standard-8", "--max_num_workers=50"]
+RUN = "gs://b/runs/r1"
+
+
+def config(tmp_path: Path):
+    (tmp_path / "audio").mkdir()
+    return parse_config({
+        "sources": [{"name": "files", "type": "local", "path": "audio"},
+                    {"name": "feed", "type": "rss", "url": "https://feeds.example.org/a.xml"}],
+        "curate": {"asr": {"model": "tiny.en"}}}, base_dir=tmp_path)
+
+
+def phases(p_for, cfg) -> dict[str, beam.Pipeline]:
+    """Each phase's pipeline, built as its run_* function builds it (nothing runs)."""
+    from pipelines import analyse, decide, publish
+    from pipelines.crawl.pipeline import build_crawl
+    from pipelines.sources.local import LocalItem
+
+    built = {name: p_for() for name in ("crawl", "analyse", "decide", "publish")}
+    build_crawl(built["crawl"], cfg, RUN, "token")
+    analyse.build_pipeline(built["analyse"], cfg, f"{RUN}/analysis",
+                           [LocalItem("gs://b/audio/a.flac", "files")], [f"{RUN}/catalog/x"],
+                           frozenset(), 1)
+    decide.build_pipeline(built["decide"], cfg, f"{RUN}/analysis", {"r": "pack-1"},
+                          f"{RUN}/plan/_parts", decide.REGISTRY)
+    plan = [{"keep": True, "shard_index": 0, "segment_id": "r-00000"}]
+    publish.build_pipeline(built["publish"], f"{RUN}/analysis", RUN, plan, [],
+                           cfg.curate.shards.flac_compression)
+    return built
+
+
+def dofns(p: beam.Pipeline) -> list:
+    found = []
+
+    class Visit(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node) -> None:
+            if isinstance(node.transform, beam.ParDo):
+                found.append(node.transform.fn)
+
+    p.visit(Visit())
+    return found
+
+
+def test_every_phase_constructs_for_dataflow(tmp_path):
+    cfg = config(tmp_path)
+    options = PipelineOptions(ARGS)
+    assert PipelineOptionsValidator(options, DataflowRunner()).validate() == []
+    built = phases(lambda: beam.Pipeline(runner=DataflowRunner(), options=options), cfg)
+    env = environments.DockerEnvironment.from_container_image(IMAGE)
+    expected = {"crawl": ("Discover", "Fetch", "WriteItems", "WriteRejects", "Finished"),
+                "analyse": ("DecodeAndSegment", "PseudoLabel", "MeasureAndCommit", "Finished"),
+                "decide": ("ApplyFilters", "AssignShards", "WritePlan", "Finished"),
+                "publish": ("WriteShards", "WriteRejectSamples", "Finished")}
+    launcher_model = str(resolve_model("tiny.en")).encode()
+    for name, p in built.items():
+        proto = p.to_runner_api(default_environment=env)
+        labels = {t.unique_name.split("/")[0] for t in proto.components.transforms.values()}
+        assert set(expected[name]) <= labels, (name, labels)
+        images = {e.payload for e in proto.components.environments.values()}
+        assert all(IMAGE.encode() in payload for payload in images), name
+        # no launcher path in any DoFn the workers unpickle: models resolve there
+        assert not any(launcher_model in cloudpickle.dumps(fn) for fn in dofns(p)), name
+
+
+def test_dataflow_options_fail_validation_when_incomplete():
+    bad = PipelineOptions([a for a in ARGS if not a.startswith(("--temp_location",
+                                                                "--staging_location"))])
+    errors = PipelineOptionsValidator(bad, DataflowRunner()).validate()
+    assert any("temp_location" in e for e in errors), errors
+
+
+def test_the_whisper_handler_carries_the_model_name_not_a_path():
+    from pipelines.config import AsrConfig
+    from pipelines.stages.asr import WhisperRecordingHandler
+
+    handler = WhisperRecordingHandler(AsrConfig(model="base"))
+    assert not any(isinstance(v, str | Path) for v in vars(handler).values())
+    assert handler.config.model == "base" and handler.should_skip_batching()
+
+
+def test_job_description_renders_offline_with_dry_run(tmp_path):
+    pytest.importorskip("google.auth", reason="apache-beam[gcp] is not installed: "
+                        "DataflowRunner.run_pipeline imports apiclient (google-auth, "
+                        "google-apitools, google-cloud-*) to render the job")
+    cfg = config(tmp_path)
+    options = PipelineOptions([*ARGS, "--dry_run=True"])
+    p = phases(lambda: beam.Pipeline(runner=DataflowRunner(), options=options), cfg)["decide"]
+    result = p.run()
+    job = result.job.json()
+    assert IMAGE in job and "ApplyFilters" in job
