@@ -17,8 +17,9 @@ memory while generating is one pack.
 
 Per size, the child prints the cumulative peak RSS and the wall time after each step:
 ``beam`` (the Beam pipeline: read packs, group by recording, filter registry, shard plan, write
-plan parts), ``read_parts`` (the launcher reads the plan parts back as dicts), ``unique``
-(dedup by id) and ``write`` (``plan/segments.parquet``). The shard planning step is also
+plan parts and the shard starts), ``read_parts`` (the launcher reads the plan parts back as
+dicts, dedups them by id and looks each kept row's shard up, ``pipelines.decide.read_plan``) and
+``write`` (``plan/segments.parquet``). The shard planning step is also
 measured alone: the global plan over (key, FLAC bytes) of every kept segment, as one worker
 holds it (``--plan-only``).
 
