@@ -24,12 +24,13 @@ from apache_beam.transforms import environments
 from pipelines.config import parse_config
 from pipelines.models import resolve_model
 
-IMAGE = "europe-west4-docker.pkg.dev/p/speechcurate/cpu:1"
-ARGS = ["--runner=DataflowRunner", "--project=p", "--region=europe-west4",
-        "--temp_location=gs://b/tmp", "--staging_location=gs://b/staging",
+IMAGE = "europe-west4-docker.pkg.dev/speechcurate-test/speechcurate/cpu:1"
+BUCKET = "gs://speechcurate-runs"  # the validator checks bucket and project name rules
+ARGS = ["--runner=DataflowRunner", "--project=speechcurate-test", "--region=europe-west4",
+        f"--temp_location={BUCKET}/tmp", f"--staging_location={BUCKET}/staging",
         f"--sdk_container_image={IMAGE}", "--sdk_location=container",
         "--experiments=use_runner_v2", "--machine_type=n2-standard-8", "--max_num_workers=50"]
-RUN = "gs://b/runs/r1"
+RUN = f"{BUCKET}/runs/r1"
 
 
 def config(tmp_path: Path):
@@ -49,7 +50,7 @@ def phases(p_for, cfg) -> dict[str, beam.Pipeline]:
     built = {name: p_for() for name in ("crawl", "analyse", "decide", "publish")}
     build_crawl(built["crawl"], cfg, RUN, "token")
     analyse.build_pipeline(built["analyse"], cfg, f"{RUN}/analysis",
-                           [LocalItem("gs://b/audio/a.flac", "files")], [f"{RUN}/catalog/x"],
+                           [LocalItem(f"{BUCKET}/audio/a.flac", "files")], [f"{RUN}/catalog/x"],
                            frozenset(), 1)
     decide.build_pipeline(built["decide"], cfg, f"{RUN}/analysis", {"r": "pack-1"},
                           f"{RUN}/plan/_parts", decide.REGISTRY)
@@ -79,7 +80,7 @@ def test_every_phase_constructs_for_dataflow(tmp_path):
     env = environments.DockerEnvironment.from_container_image(IMAGE)
     expected = {"crawl": ("Discover", "Fetch", "WriteItems", "WriteRejects", "Finished"),
                 "analyse": ("DecodeAndSegment", "PseudoLabel", "MeasureAndCommit", "Finished"),
-                "decide": ("ApplyFilters", "AssignShards", "WritePlan", "Finished"),
+                "decide": ("ApplyFilters", "ShardStarts", "WriteStarts", "WritePlan", "Finished"),
                 "publish": ("WriteShards", "WriteRejectSamples", "Finished")}
     launcher_model = str(resolve_model("tiny.en")).encode()
     for name, p in built.items():
