@@ -29,6 +29,7 @@ import pytest
 
 from pipelines import analysis_store as store
 from pipelines.cli import main as cli_main
+from tests.pipelines.crawl.test_crawl_pipeline import site  # noqa: F401, F811 - loopback site
 
 pytestmark = pytest.mark.slow
 COMPARED = ("shards/*.tar", "manifest/shards.json", "manifest/segments.parquet",
@@ -114,3 +115,29 @@ def test_a_worker_killed_during_analyse_changes_no_byte(curated_run, cluster, tm
     listed = json.loads((out / "stats.json").read_text())["analysis"]
     assert listed["analysed"] == listed["listed"] == len(store.owners(str(out / "analysis")))
     assert digests(out) == digests(curated_run), f"outputs differ after killing {killed}"
+
+
+def test_the_crawl_on_dask_writes_the_direct_runners_catalog(site, cluster, tmp_path):  # noqa: F811
+    """rss + html + sitemap over a loopback site and a WARC file: the same catalog rows and
+    rejects (times of day left out) on both runners."""
+    from pipelines.crawl import run_crawl
+    from pipelines.crawl.catalog import read_rows
+    from tests.pipelines.crawl.test_crawl_pipeline import _config, _warc
+
+    local, _ = cluster
+    warc = tmp_path / "a.warc.gz"
+    _warc(warc)
+    config = _config(site, warc)
+
+    def catalog(run: Path) -> dict[str, list]:
+        def timeless(rows):
+            rows = [{k: v for k, v in r.items() if not k.endswith("_at")} for r in rows]
+            return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+        return {kind: timeless(read_rows(str(run), kind)) for kind in ("items", "rejects")}
+
+    run_crawl(config, str(tmp_path / "direct"), [])
+    run_crawl(config, str(tmp_path / "dask"), ["--runner", "DaskRunner", "--dask-address",
+                                               local.scheduler_address])
+    direct, dask = catalog(tmp_path / "direct"), catalog(tmp_path / "dask")
+    assert len(direct["items"]) >= 5 and direct["rejects"]
+    assert dask == direct
