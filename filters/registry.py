@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from filters.anonymise import anonymise_filter
+from filters.dedup.eval_overlap import decide_eval_overlap
 from filters.label_decisions import decide_recording, decide_segment
 from filters.language_filter import allowed_language
 from filters.quality import decide_quality
@@ -32,8 +33,9 @@ from schemas.records import Recording, Reject, Segment, Verdict
 class Filter:
     name: str  # verdict prefix; a crash becomes reason ``{name}_failed``
     stages: tuple[Stage, ...]  # funnel stages its rejects count under, in order
-    scope: str  # "segment" or "recording"
-    run: Callable[..., Any]  # see the module docstring
+    scope: str  # "segment", "recording", or "global" (run by pipelines/decide.py over the
+    #             whole corpus after every per-recording filter; apply_filters skips it)
+    run: Callable[..., Any] | None  # see the module docstring (None for global filters)
     config: str  # the attribute of the decide config that holds its settings
     enabled: Callable[[Any], bool] = lambda cfg: True  # off filters do not run or show
 
@@ -54,14 +56,24 @@ REGISTRY: tuple[Filter, ...] = (
     # after every label decision: PII is found in the chosen labels (redact, drop or keep)
     Filter("pii", (Stage.PII,), "recording", decide_pii, "privacy",
            enabled=lambda cfg: cfg.pii.enabled),
+    Filter("eval", (Stage.DEDUP,), "segment", decide_eval_overlap, "dedup",
+           enabled=lambda cfg: cfg.active and bool(cfg.eval_sets)),
     # last: only what every other filter kept gets a voice α (it never drops)
     Filter("anonymise", (Stage.PII,), "recording", anonymise_filter, "anonymise",
            enabled=lambda cfg: cfg.enabled),
+    Filter("dedup", (Stage.DEDUP,), "global", None, "dedup",
+           enabled=lambda cfg: cfg.active and (cfg.audio or cfg.text)),
 )
 
 
 def active(registry: Sequence[Filter], configs: Any) -> list[Filter]:
     return [f for f in registry if f.enabled(getattr(configs, f.config))]
+
+
+def global_filter(registry: Sequence[Filter], configs: Any, name: str) -> Filter | None:
+    """The active global-scope filter called ``name``, if any."""
+    return next((f for f in active(registry, configs) if f.scope == "global" and f.name == name),
+                None)
 
 
 def funnel_stages(registry: Sequence[Filter], configs: Any) -> list[str]:
@@ -103,6 +115,8 @@ def apply_filters(recording: Recording, segments: Sequence[Segment], configs: An
 
     for f in active(registry, configs):
         cfg = getattr(configs, f.config)
+        if f.scope == "global":
+            continue
         if f.scope == "segment":
             survivors = []
             for seg in kept:

@@ -120,7 +120,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str,
                                                                      cur.lid))
                  | "PseudoLabel" >> pseudo_label(cur.asr)
                  | "MeasureAndCommit" >> beam.ParDo(MeasureAndCommit(
-                     analysis_dir, cur.shards.target_size_mb, cur.shards.flac_compression))
+                     analysis_dir, cur.shards.target_size_mb, cur.shards.flac_compression,
+                     cur.dedup))
                  | "Progress" >> beam.ParDo(_Progress(total)))
     runners.finish(committed)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from filters.dedup.config import ANALYSE_FIELDS
 from pipelines import io as sio
 from pipelines.config import ConfigError, RunConfig
 
@@ -30,6 +31,8 @@ def analysis_settings(config: RunConfig) -> dict[str, Any]:
     cur = config.curate
     sections = {"decode": cur.decode, "segment": cur.segment, "asr": cur.asr,
                 "lid": {"min_text_chars": cur.lid.min_text_chars},
+                # the MinHash settings change the stored signatures (filters/dedup/config.py)
+                "dedup": {k: getattr(cur.dedup, k) for k in ANALYSE_FIELDS},
                 "shards": {"flac_compression": cur.shards.flac_compression}}
     flat: dict[str, Any] = {}
     for name, value in sections.items():

@@ -16,6 +16,7 @@ import yaml
 
 from filters.anonymise_config import AnonymiseConfig
 from filters.audio_edits import SILENCE, TONE
+from filters.dedup.config import DedupConfig
 from filters.label_config import LabelConfig, language_problem
 from filters.pii import PiiConfig
 from filters.quality_config import QualityConfig
@@ -216,6 +217,7 @@ class CurateConfig:
     asr: AsrConfig = field(default_factory=AsrConfig)
     labels: LabelConfig = field(default_factory=LabelConfig)  # label policy (filters/label_config)
     quality: QualityConfig = field(default_factory=QualityConfig)  # filters/quality_config.py
+    dedup: DedupConfig = field(default_factory=DedupConfig)  # filters/dedup/config.py
     shards: ShardConfig = field(default_factory=ShardConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)  # PII redaction (decide, publish)
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)  # voices (publish)
@@ -267,6 +269,24 @@ def _build_source(data: Any, where: str, base_dir: Path | str) -> Any:
     return source
 
 
+def _resolve_dedup_paths(cfg: DedupConfig, base_dir: Path | str) -> DedupConfig:
+    """Eval-set paths and ``against`` runs resolve from the config file's directory."""
+
+    def resolved(path: str) -> str:
+        if "://" in path or Path(path).is_absolute():
+            return path
+        if isinstance(base_dir, str) and "://" in base_dir:
+            return f"{base_dir.rstrip('/')}/{path}"
+        return str((Path(base_dir) / path).resolve())
+
+    evals = tuple(dataclasses.replace(e, path=resolved(e.path)) for e in cfg.eval_sets)
+    for i, ev in enumerate(evals):
+        _check(Path(ev.path).exists(), f"curate.dedup.eval_sets[{i}].path",
+               f"{ev.path} does not exist")
+    return dataclasses.replace(cfg, eval_sets=evals,
+                               against=tuple(resolved(r) for r in cfg.against))
+
+
 def parse_config(data: Any, base_dir: Path | str | None = None) -> RunConfig:
     """Validate a parsed YAML document into a RunConfig. Relative paths resolve from base_dir
     (a local directory, or the URL of the directory a remote config was read from)."""
@@ -282,6 +302,7 @@ def parse_config(data: Any, base_dir: Path | str | None = None) -> RunConfig:
     dupes = sorted({n for n in names if names.count(n) > 1})
     _check(not dupes, "sources", f"source names must be unique; repeated: {', '.join(dupes)}")
     curate = build(CurateConfig, data.get("curate"), "curate")
+    curate = dataclasses.replace(curate, dedup=_resolve_dedup_paths(curate.dedup, base_dir))
     crawl = build(CrawlConfig, data.get("crawl"), "crawl")
     return RunConfig(sources=built, curate=curate, crawl=crawl)
 

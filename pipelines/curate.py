@@ -263,6 +263,10 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
     stats["accounting"] = books
     stats["anonymise"] = anonymise_stats(plan_kept, config.curate.anonymise)
     stats["thresholds"] = threshold_lines(config.curate)
+    if config.curate.dedup.active:
+        from filters.dedup.summary import dedup_stats
+
+        stats["dedup"] = dedup_stats(plan, config.curate.dedup)
     stats["speech_lost"] = {"short_regions_s": round(sum(r["short_speech_s"] or 0.0
                                                          for r in decoded), 3)}
     write_manifests(out, segments, rejects, shardlist, stats)

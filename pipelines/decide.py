@@ -1,11 +1,14 @@
 """Phase 2, ``decide``: thin, global and replayable in seconds; it never reads audio.
 
 analysis rows -> group by recording -> the filter registry in order (label policy, language, ...)
+-> global filters over every survivor of the corpus (dedup: clusters of near-duplicate audio and
+text, and the segments earlier runs hold; ``pipelines/stages/dedup.py``), joined back per segment
 -> shard assignment of the kept samples (sorted keys, about ``shards.target_size_mb``; one global
 step over packed (key, size) pairs whose output, the shard starts, is a small file the launcher
 looks each row up in while it merges the plan) -> ``RUN/plan/segments.parquet``: every candidate
-with keep/drop, reason, chosen label, audio edits and shard. ``speechcurate refilter`` is this
-phase and publish again with other thresholds.
+with keep/drop, reason, chosen label, audio edits and shard; ``RUN/dedup/index/``: the kept
+segments' thin dedup projection for later runs. ``speechcurate refilter`` is this phase and
+publish again with other thresholds.
 
 The shard starts are not a side input, because Beam's DaskRunner computes a side input inside
 each task that reads it, which can deadlock a cluster whose threads all wait; and plan rows are
@@ -20,20 +23,25 @@ from typing import Any
 
 import apache_beam as beam
 
-from filters.registry import REGISTRY, Filter
+from filters.dedup.config import ANALYSE_FIELDS, DedupConfig
+from filters.registry import REGISTRY, Filter, global_filter
 from filters.shard_plan import KeySizes, shard_of, shard_starts
 from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines import runners
-from pipelines.config import RunConfig
+from pipelines.config import ConfigError, RunConfig
 from pipelines.manifests import unique_rows, write_parquet
 from pipelines.stages.decide import DecideRecording
+from pipelines.stages.dedup import Deduplicate, apply_dedup, node_from_row
 from pipelines.stages.rows import WriteRows, read_rows
-from schemas.analysis import PLAN_SCHEMA
+from schemas.analysis import DEDUP_INDEX_SCHEMA, DEDUP_SEGMENT_FIELDS, PLAN_SCHEMA
 
 log = logging.getLogger("speechcurate.decide")
 PLAN_FILE = "segments.parquet"
 STARTS_FILE = "shard_starts.json"  # in the parts directory: the first key of each shard
+DEDUP_DIR = "dedup"  # RUN/dedup/: index/*.parquet (kept segments' thin projection), settings
+DEDUP_SETTINGS = "settings.json"
+_DEDUP_COLUMNS = ["segment_id", "recording_id", *(n for n, _ in DEDUP_SEGMENT_FIELDS)]
 
 
 def _keyed_rows(pack: str, analysis_dir: str, table: str, owner: dict[str, str]):
@@ -88,8 +96,79 @@ def read_plan(parts_dir: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _dedup_payload(pack: str, analysis_dir: str, owner: dict[str, str]):
+    """The thin dedup columns of one pack's segments, keyed by segment id."""
+    for row in store.pack_rows(analysis_dir, "segments", pack, owner, _DEDUP_COLUMNS):
+        yield row["segment_id"], {k: row.get(k) for k in _DEDUP_COLUMNS}
+
+
+def _node(element):
+    _sid, groups = element
+    meta, payload = list(groups["meta"]), list(groups["payload"])
+    if meta and payload:
+        yield node_from_row({**payload[0], **meta[0]})
+
+
+def _held_rows(uri: str, tag: str, run: str):
+    for row in read_rows_file(uri):
+        yield node_from_row(row, held=run, tag=tag)
+
+
+def read_rows_file(uri: str) -> list[dict[str, Any]]:
+    import io
+
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(sio.read_bytes(uri))).to_pylist()
+
+
+def held_index_files(cfg: DedupConfig) -> list[tuple[str, str, str]]:
+    """(index file, node tag, run) of every earlier run in ``against``; fails naming the field
+    when a run has no index or was deduplicated with other signature settings."""
+    import json
+
+    out = []
+    for i, run in enumerate(cfg.against):
+        where = f"curate.dedup.against[{i}]"
+        settings_uri = sio.join(run, DEDUP_DIR, DEDUP_SETTINGS)
+        if not sio.exists(settings_uri):
+            raise ConfigError(f"{where}: {run} has no dedup index ({DEDUP_DIR}/{DEDUP_SETTINGS}):"
+                              " it must be a finished run made with dedup on")
+        stored = json.loads(sio.read_bytes(settings_uri))
+        diffs = [f"{k}: {stored.get(k)!r} != {getattr(cfg, k)!r}" for k in ANALYSE_FIELDS
+                 if stored.get(k) != getattr(cfg, k)]
+        if diffs:
+            raise ConfigError(f"{where}: {run}'s signatures were made with other settings "
+                              f"({'; '.join(diffs)}); they cannot be compared")
+        for uri in sorted(sio.glob(sio.join(run, DEDUP_DIR, "index", "*.parquet"))):
+            out.append((uri, f"@{i}:", run))
+    return out
+
+
+def _with_dedup(p: beam.Pipeline, plan0, cfg: DedupConfig, analysis_dir: str, packs: list[str],
+                owner: dict[str, str], index_dir: str):
+    """plan rows -> (plan rows with dedup verdicts, the sink writing the kept segments' index)."""
+    payload = (p | "DedupPacks" >> beam.Create(packs)
+               | "ReadDedup" >> beam.FlatMap(_dedup_payload, analysis_dir, owner))
+    meta = (plan0 | "KeptForDedup" >> beam.Filter(lambda r: r["keep"])
+            | "Meta" >> beam.Map(lambda r: (r["segment_id"], {
+                "quality_tier": r["quality_tier"], "duration": r["duration"]})))
+    nodes = ({"meta": meta, "payload": payload} | "JoinNodes" >> beam.CoGroupByKey()
+             | "Nodes" >> beam.FlatMap(_node))
+    held = (p | "HeldIndex" >> beam.Create(held_index_files(cfg))
+            | "ReadHeld" >> beam.FlatMap(lambda f: _held_rows(*f)))
+    verdicts = ((nodes, held) | "AllNodes" >> beam.Flatten()
+                | "Deduplicate" >> Deduplicate(cfg))
+    joined = ({"row": plan0 | "PlanById" >> beam.Map(lambda r: (r["segment_id"], r)),
+               "verdict": verdicts, "payload": payload} | "JoinVerdicts" >> beam.CoGroupByKey()
+              | "ApplyDedup" >> beam.FlatMap(apply_dedup, cfg.mode))
+    index = (joined | "IndexRows" >> beam.FlatMap(lambda pair: [pair[1]] if pair[1] else [])
+             | "WriteIndex" >> beam.ParDo(WriteRows(index_dir, DEDUP_INDEX_SCHEMA)))
+    return joined | "Decided" >> beam.Map(lambda pair: pair[0]), index
+
+
 def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner: dict[str, str],
-                   parts_dir: str, registry: tuple[Filter, ...]) -> None:
+                   parts_dir: str, registry: tuple[Filter, ...], index_dir: str = "") -> None:
     packs = sorted(set(owner.values()))
     target = int(config.curate.shards.target_size_mb * 1024 * 1024)
     grouped = {
@@ -99,12 +178,17 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
         | "ReadRecordings" >> beam.FlatMap(_keyed_rows, analysis_dir, "recordings", owner),
     } | "ByRecording" >> beam.CoGroupByKey()
     plan = grouped | "ApplyFilters" >> beam.ParDo(DecideRecording(config.curate, registry))
+    sinks = []
+    if global_filter(registry, config.curate, "dedup") is not None and index_dir:
+        plan, index = _with_dedup(p, plan, config.curate.dedup, analysis_dir, packs, owner,
+                                  index_dir)
+        sinks.append(index)
     starts = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
               | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
               | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)).without_defaults()
               | "WriteStarts" >> beam.Map(_write_starts, parts_dir))
     written = plan | "WritePlan" >> beam.ParDo(WriteRows(parts_dir, PLAN_SCHEMA))
-    runners.finish(written, starts)
+    runners.finish(written, starts, *sinks)
 
 
 def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[str, str],
@@ -112,14 +196,22 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
                registry: tuple[Filter, ...] = REGISTRY) -> list[dict[str, Any]]:
     """Write ``run_dir/plan/`` from the recordings of ``analysis_dir`` that ``owner`` lists
     (``{recording_id: pack}``); returns the plan rows sorted by id."""
+    import json
+
     plan_dir = sio.join(run_dir, "plan")
     parts = sio.join(plan_dir, "_parts")
-    for stale in (parts, sio.join(plan_dir, PLAN_FILE)):
+    dedup_dir = sio.join(run_dir, DEDUP_DIR)
+    for stale in (parts, sio.join(plan_dir, PLAN_FILE), dedup_dir):
         if sio.exists(stale):
             fs, path = sio.fs_and_path(stale)
             fs.rm(path, recursive=True)
+    cfg = config.curate.dedup
     with runners.pipeline(beam_args) as p:
-        build_pipeline(p, config, analysis_dir, owner, parts, registry)
+        build_pipeline(p, config, analysis_dir, owner, parts, registry,
+                       sio.join(dedup_dir, "index"))
+    if global_filter(registry, config.curate, "dedup") is not None:
+        sio.write_text_atomic(sio.join(dedup_dir, DEDUP_SETTINGS), json.dumps(
+            {k: getattr(cfg, k) for k in ANALYSE_FIELDS}, sort_keys=True))
     rows = read_plan(parts)
     write_parquet(sio.join(plan_dir, PLAN_FILE), rows, PLAN_SCHEMA)
     if sio.exists(parts):

@@ -34,9 +34,19 @@ AUDIO_REF_FIELDS = [
     ("audio_bytes", pa.int64()),  # FLAC payload length
 ]
 
+# Dedup measures of a candidate (filters/dedup/), computed once in analyse; decide clusters them.
+# The dedup text is the timed source text when there is one, else the pseudo-label.
+DEDUP_SEGMENT_FIELDS = [
+    ("text_hash", pa.string()),  # sha256 of the normalised dedup text (exact text duplicates)
+    ("text_words", pa.int32()),  # words of the normalised dedup text
+    ("text_minhash", pa.binary()),  # MinHash signature: curate.dedup.num_perm uint32 (null: none)
+    ("audio_sha256", pa.string()),  # sha256 of the segment's 16 kHz 16-bit PCM (exact audio)
+    ("audio_fp", pa.binary()),  # acoustic fingerprint (filters/audio_fingerprint.to_bytes)
+]
+
 # analysis/segments/*.parquet: every candidate segment with all its measures and labels.
 ANALYSIS_SEGMENT_SCHEMA = pa.schema([*SEGMENT_SCHEMA, *AUDIO_REF_FIELDS, *WORD_FIELDS,
-                                     *TRANSLATION_FIELDS])
+                                     *TRANSLATION_FIELDS, *DEDUP_SEGMENT_FIELDS])
 
 # analysis/recordings/*.parquet: every recording analyse looked at (decoded or not). A pack's
 # recordings file is written last, so it is the pack's commit marker.
@@ -46,6 +56,18 @@ ANALYSIS_RECORDING_SCHEMA = pa.schema([
     ("n_segments", pa.int32()),  # segments VAD produced, counted before any later stage
     ("short_speech_s", pa.float64()),  # VAD speech dropped as shorter than min_speech_s
     ("pack", pa.string()),  # the pack that committed this recording
+    ("pcm_sha256", pa.string()),  # sha256 of the whole decoded 16 kHz 16-bit PCM ("" if none)
+    ("audio_fp", pa.binary()),  # the whole recording's acoustic fingerprint (null if none)
+])
+
+# RUN/dedup/index/*.parquet: the kept segments' thin dedup projection, which later runs read
+# with ``curate.dedup.against`` (never audio, never the full rows).
+DEDUP_INDEX_SCHEMA = pa.schema([
+    ("segment_id", pa.string()),
+    ("recording_id", pa.string()),
+    ("quality_tier", pa.string()),
+    ("duration", pa.float64()),
+    *DEDUP_SEGMENT_FIELDS,
 ])
 
 # analysis/rejects/*.parquet: rejects made during analysis, plus where their audio is (if any).
@@ -65,12 +87,14 @@ PLAN_SCHEMA = pa.schema([
 ])
 
 
-def analysis_segment_row(seg: Segment, pack: str, offset: int, size: int) -> dict[str, Any]:
+def analysis_segment_row(seg: Segment, pack: str, offset: int, size: int,
+                         dedup: dict[str, Any] | None = None) -> dict[str, Any]:
     row = segment_row(seg)
     row.update(audio_pack=pack, audio_offset=offset, audio_bytes=size)
     for name, words in (("pseudo_words", seg.pseudo_words), ("source_words", seg.source_words)):
         row[name] = [{"word": w, "start": a, "end": b} for w, a, b in words]
     row.update(translation=seg.translation, translation_text=seg.translation_text)
+    row.update(dedup or {})
     return row
 
 

@@ -108,6 +108,12 @@ class Reason(StrEnum):
     # translation pairs (issue 19): English text on other-language audio that Whisper's own
     # translation does not confirm (a transcript reject: the audio goes on with its pseudo-label)
     TRANSLATION_MISMATCH = "translation_mismatch"
+    # dedup (issue 12; filters/dedup/): decided over the whole corpus in decide
+    NEAR_DUPLICATE_AUDIO = "near_duplicate_audio"  # another member of its audio cluster stays
+    REPEATED_TEXT = "repeated_text"  # same words, different audio, beyond max_text_copies
+    EVAL_OVERLAP = "eval_overlap"  # its text overlaps a user-supplied evaluation set
+    EVAL_FAILED = "eval_failed"  # the eval-overlap filter crashed on it
+    DEDUP_FAILED = "dedup_failed"
 
 
 class RejectError(ValueError):

@@ -375,6 +375,33 @@ def dedup(
     )
 
 
+def dedup_from_plan(plan: pl.DataFrame | None, top: int = 10,
+                    members_shown: int = 12) -> Dedup | None:
+    """Clusters from the plan's ``dedup_cluster`` (space-separated audio ``a-`` and text ``t-``
+    cluster ids, on kept and dropped candidates alike). None when nothing was clustered."""
+    if _empty(plan) or "dedup_cluster" not in plan.columns:
+        return None
+    members = (plan.filter(pl.col("dedup_cluster").fill_null("") != "")
+               .select(pl.col("dedup_cluster").str.split(" ").alias("cluster"),
+                       pl.col("segment_id").alias("member"), pl.col("keep").alias("kept"))
+               .explode("cluster"))
+    if members.height == 0:
+        return None
+    sizes = members.group_by("cluster").agg(pl.len().alias("size"))
+    size_counts = sizes.group_by("size").agg(pl.len().alias("n")).sort("size")
+    largest = []
+    for cluster, size in sizes.sort(["size", "cluster"], descending=[True, False]).head(
+            top).iter_rows():
+        m = members.filter(pl.col("cluster") == cluster).sort("member")
+        largest.append((cluster, int(size),
+                        tuple(m.filter(pl.col("kept"))["member"].head(members_shown).to_list()),
+                        tuple(m.filter(~pl.col("kept"))["member"].head(members_shown).to_list())))
+    dropped = plan.filter(~pl.col("keep") & pl.col("reject_reason").is_in(
+        ["near_duplicate_audio", "repeated_text"])).height
+    return Dedup(size_counts=tuple((int(s), int(n)) for s, n in size_counts.iter_rows()),
+                 largest=tuple(largest), duplicates_dropped=dropped, duplicates_without_cluster=0)
+
+
 def pii_counts(segments: pl.DataFrame | None, rejects: pl.DataFrame | None) -> pl.DataFrame:
     """PII found, by type and action: spans ``redacted`` (or ``kept``, per the span's action)
     in kept segments (from ``pii_spans``) and segments ``dropped`` for PII (type = first word of

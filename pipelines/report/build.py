@@ -17,7 +17,7 @@ import jinja2
 
 from pipelines.config_base import check
 from pipelines.io import join, write_text_atomic
-from pipelines.report import aggregate, figures, runfiles, samples
+from pipelines.report import aggregate, clusters, figures, runfiles, samples
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,13 @@ class ReportConfig:
     clip_seconds: float = 6.0  # each embedded clip is cut to this many seconds
     histogram_bins: int = 40  # bins of each distribution
     top_groups: int = 25  # rows per "hours by ..." table before the rest becomes "(other)"
+    dedup_clusters_per_kind: int = 3  # largest audio and text clusters shown with players
+    dedup_members_shown: int = 3  # members of each shown cluster with audio (kept first)
 
     def validate(self, where: str = "report") -> None:
         for name in ("kept_samples", "reject_rows_per_reason", "reject_audio_per_reason",
-                     "threshold_samples"):
+                     "threshold_samples", "dedup_clusters_per_kind",
+                     "dedup_members_shown"):
             check(getattr(self, name) >= 0, f"{where}.{name}", "must be >= 0")
         check(0 < self.clip_seconds <= 60, f"{where}.clip_seconds", "must be in (0, 60]")
         check(2 <= self.histogram_bins <= 500, f"{where}.histogram_bins", "must be in [2, 500]")
@@ -184,6 +187,9 @@ def render(run_dir: str, compare: str | None = None,
     cfg.validate()
     data = runfiles.load_run(run_dir)
     summary = _summarise(data, cfg)
+    plan = clusters.read_plan(data.run_dir)  # dedup clusters, kept and dropped members alike
+    if plan is not None and plan.height:
+        summary["dedup"] = aggregate.dedup_from_plan(plan)
     plots = _plots(summary)
     comparison = None
     if compare:
@@ -195,6 +201,10 @@ def render(run_dir: str, compare: str | None = None,
     kept = samples.kept_samples(data, cfg.kept_samples, cfg.seed, cfg.clip_seconds)
     near = samples.threshold_samples(data, summary["thresholds"], cfg.threshold_samples,
                                      cfg.clip_seconds)
+    dedup_clusters = clusters.clusters(data.run_dir, data.stats, plan,
+                                       per_kind=cfg.dedup_clusters_per_kind,
+                                       members=cfg.dedup_members_shown,
+                                       max_seconds=cfg.clip_seconds)
     context = {
         "run_dir": data.run_dir, "missing": data.missing, "cfg": cfg,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -205,6 +215,7 @@ def render(run_dir: str, compare: str | None = None,
         "distributions": summary["distributions"],
         "thresholds": summary["thresholds"], "near_threshold": near,
         "dedup": summary["dedup"],
+        "dedup_stats": data.stats.get("dedup"), "dedup_clusters": dedup_clusters,
         "pii": summary["pii"].to_dicts(),
         "privacy": data.stats.get("privacy") or {},
         "translations": summary["translations"][0].to_dicts(),

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from filters.audio import AudioError
+from filters.dedup.config import DedupConfig
 from filters.vad import segment_speech_counted
 from pipelines import io as sio
 from pipelines.config import DecodeConfig, LidConfig, SegmentConfig
@@ -59,6 +60,7 @@ class RecordingWork:
     n_segments: int = 0  # spans VAD produced (the segment ledger's input count)
     short_speech_s: float = 0.0
     transcript_language: tuple[str, float] = ("", 0.0)  # the whole transcript's fastText vote
+    dedup: dict[str, Any] = field(default_factory=dict)  # the recording's PCM hash, fingerprint
 
 
 class LoadLocalItem(beam.DoFn):
@@ -138,6 +140,9 @@ class AnalyseRecording(beam.DoFn):
                                  f"{type(exc).__name__}: {exc}")
             return
         del data
+        from filters.dedup.measure import recording_measures
+
+        work.dedup = recording_measures(audio.samples)
         rec = replace(rec, codec=audio.codec, duration=audio.duration,
                       sample_rate=audio.source_sample_rate, channels=audio.channels)
         work.recording = rec
@@ -200,10 +205,12 @@ class MeasureAndCommit(beam.DoFn):
     audio plus thin rows; a pack closes at ``pack_target_mb`` of FLAC or at the bundle's end.
     Yields the ids of the recordings it committed (for progress and counting)."""
 
-    def __init__(self, analysis_dir: str, pack_target_mb: float, flac_compression: int):
+    def __init__(self, analysis_dir: str, pack_target_mb: float, flac_compression: int,
+                 dedup: DedupConfig | None = None):
         self.analysis_dir = analysis_dir
         self.pack_target = int(pack_target_mb * 1024 * 1024)
         self.flac_compression = flac_compression
+        self.dedup = dedup or DedupConfig()
         self._open: dict[str, Any] | None = None
 
     def setup(self) -> None:
@@ -267,15 +274,20 @@ class MeasureAndCommit(beam.DoFn):
         pack = self._open
         rid = work.recording.recording_id
         pack["ids"].append(rid)
-        for seg in self._measured(work.segments):
+        from filters.dedup.measure import segment_measures
+
+        measured = self._measured(work.segments)
+        dedup = segment_measures([(s.audio, s.source_text, s.pseudo_label) for s in measured],
+                                 self.dedup)
+        for seg, extra in zip(measured, dedup, strict=True):
             offset, size = self._add_audio(pack, seg.segment_id, seg.audio)
             # only the thin row waits for the commit: the audio is already in the tar
-            pack["segments"].append((replace(seg, audio=None), offset, size))
+            pack["segments"].append((replace(seg, audio=None), offset, size, extra))
         for rej, audio in work.rejects:
             ref = self._add_audio(pack, rej.id, audio) if audio is not None else (0, 0)
             pack["rejects"].append((rej, ref, audio is not None))
         pack["recordings"].append((work.recording, work.status, work.n_segments,
-                                   work.short_speech_s))
+                                   work.short_speech_s, work.dedup))
         yield rid
         if pack["sink"].size >= self.pack_target:
             self._commit()
@@ -292,8 +304,8 @@ class MeasureAndCommit(beam.DoFn):
         fs = pack["fs"]
         audio_name = f"{name}.tar"
         fs.mv(pack["tmp"], posixpath.join(pack["base"], audio_name))
-        seg_rows = [analysis_segment_row(s, audio_name, off, size)
-                    for s, off, size in pack["segments"]]
+        seg_rows = [analysis_segment_row(s, audio_name, off, size, extra)
+                    for s, off, size, extra in pack["segments"]]
         rej_rows = []
         for rej, (off, size), has_audio in pack["rejects"]:
             row = reject_row(rej)
@@ -301,9 +313,10 @@ class MeasureAndCommit(beam.DoFn):
                        audio_bytes=size)
             rej_rows.append(row)
         rec_rows = []
-        for rec, status, n, short in pack["recordings"]:
+        for rec, status, n, short, dedup in pack["recordings"]:
             row = recording_row(rec)
-            row.update(status=status, n_segments=n, short_speech_s=round(short, 3), pack=name)
+            row.update(status=status, n_segments=n, short_speech_s=round(short, 3), pack=name,
+                       pcm_sha256=dedup.get("pcm_sha256", ""), audio_fp=dedup.get("audio_fp"))
             rec_rows.append(row)
         for table, rows, schema in ((SEGMENTS, seg_rows, ANALYSIS_SEGMENT_SCHEMA),
                                     (REJECTS, rej_rows, ANALYSIS_REJECT_SCHEMA),
