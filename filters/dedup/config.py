@@ -77,8 +77,8 @@ class DedupConfig:
         need(1 <= self.shingle_size <= 64, "shingle_size", "must be in [1, 64]")
         need(16 <= self.num_perm <= 1024, "num_perm", "must be in [16, 1024]")
         need(0 <= self.seed < 2**32, "seed", "must be in [0, 2**32)")
-        need(self.bands >= 1, "bands", "must be >= 1")
-        need(self.rows >= 1, "rows", "must be >= 1")
+        need(1 <= self.bands <= self.num_perm, "bands", "must be in [1, num_perm]")
+        need(1 <= self.rows <= self.num_perm, "rows", "must be in [1, num_perm]")
         need(self.bands * self.rows <= self.num_perm, "bands",
              f"bands * rows ({self.bands} * {self.rows}) must be <= num_perm ({self.num_perm})")
         need(0 < self.text_threshold <= 1, "text_threshold", "must be in (0, 1]")

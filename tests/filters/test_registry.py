@@ -56,10 +56,10 @@ def test_filters_run_in_order_and_a_recording_filter_sees_survivors():
 
 
 def test_funnel_lists_only_active_filters_stages():
-    assert funnel_stages(REGISTRY, CurateConfig()) == ["lid", "label", "quality", "pii"]
+    assert funnel_stages(REGISTRY, CurateConfig()) == ["lid", "label", "quality", "pii", "dedup"]
     strict = replace(CurateConfig(), lid=LidConfig(allowed_languages=("en",)))
     assert [f.name for f in REGISTRY if f.enabled(getattr(strict, f.config))] == [
-        "label", "label_recording", "language", "quality", "pii"]
+        "label", "label_recording", "language", "quality", "pii", "dedup"]
     language = next(f for f in REGISTRY if f.name == "language")
     assert funnel_stages((language,), CurateConfig()) == []
 
