@@ -43,17 +43,18 @@ class DedupConfig:
     seed: int = 1  # MinHash seed; analyse-time (signatures of two seeds never compare)
     shingle: str = "chars"  # chars: character n-grams (robust on short transcripts) | words
     shingle_size: int = 5  # n of the shingles (characters or words); analyse-time
-    bands: int = 16  # LSH bands; a pair is a candidate when all rows of one band agree
-    rows: int = 8  # rows per band; bands * rows <= num_perm. S-curve 1-(1-J^rows)^bands
-    text_threshold: float = 0.7  # candidates are linked when their estimated Jaccard >= this
+    bands: int = 20  # LSH bands; a pair is a candidate when all rows of one band agree
+    rows: int = 6  # rows per band; bands * rows <= num_perm. S-curve 1-(1-J^rows)^bands:
+    #                P(J=0.5)=0.27, 0.6=0.62, 0.7=0.91, 0.8=0.998 (benchmarks/dedup.py)
+    text_threshold: float = 0.6  # candidates are linked when their estimated Jaccard >= this
     min_text_words: int = 4  # shorter transcripts ("thank you", "yes") are never text duplicates
     max_text_copies: int = 5  # text near-duplicates with different audio kept per cluster
     #                           (different readings of the same words are valuable; sponsor reads
     #                           and jingles beyond this are repeated_text)
     # --- clustering at scale
-    bucket_all_pairs: int = 32  # a bucket up to this size proposes all its pairs; a larger one
-    #                             only a chain and a star (linear in its size)
-    cc_rounds: int = 4  # large-star/small-star rounds in the Beam graph; what has not converged
+    bucket_all_pairs: int = 3  # a bucket up to this size proposes all its pairs; a larger one
+    #                            a star around its smallest member (linear in its size)
+    cc_rounds: int = 3  # large-star/small-star rounds in the Beam graph; what has not converged
     #                     after them (logged) is finished by a union-find on one worker
     # --- eval-set decontamination
     eval_sets: tuple[EvalSet, ...] = ()  # segments overlapping these texts drop as eval_overlap

@@ -15,7 +15,9 @@ tests' and benchmark's graphs) meets on one worker. Only single-output transform
 
 from __future__ import annotations
 
+import functools
 import logging
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -64,30 +66,113 @@ def node_from_row(row: dict[str, Any], held: str = "", tag: str = "") -> Node:
 
 
 def bucket_pairs(bucket: Iterable[str], all_pairs_max: int) -> list[tuple[str, str]]:
-    """Pairs proposed by one bucket: all of them in a small bucket; in a large one a chain over
-    the sorted members plus a star around the first (linear, and connected)."""
+    """Pairs proposed by one bucket: all of them in a bucket of up to ``all_pairs_max`` members,
+    else a star around the smallest member (linear; members of one bucket agree on a whole
+    band, so each is close to the star's centre, and the other bands give other centres)."""
     members = sorted(set(bucket))
     if len(members) < 2:
         return []
     if len(members) <= all_pairs_max:
         return [(a, b) for i, a in enumerate(members) for b in members[i + 1:]]
-    chain = list(zip(members, members[1:], strict=False))
-    star = [(members[0], m) for m in members[2:]]
-    return chain + star
+    return [(members[0], m) for m in members[1:]]
+
+
+def shard_of(key: tuple[str, Any], shards: int) -> int:
+    """A deterministic shard of a bucket key (Python's str hash differs between processes)."""
+    return zlib.crc32(repr(key).encode()) % shards
+
+
+class _BucketBatches(beam.DoFn):
+    """element -> (shard, [(bucket key, node), ...]) batches, one per shard and bundle, with the
+    (bucket key, node) pairs that ``keys_of(element)`` gives. The shuffle moves a few large
+    elements instead of one per (node, band): that is what an LSH costs in a runner with a
+    per-element overhead. A bucket's members all reach one shard (a function of its key)."""
+
+    def __init__(self, keys_of: Callable[[Any], Iterable[tuple[Any, str]]], shards: int,
+                 flush_at: int = 50_000):
+        self.keys_of = keys_of
+        self.shards = shards
+        self.flush_at = flush_at
+        self._buf: dict[int, list[tuple[Any, str]]] = {}
+        self._n = 0
+
+    def start_bundle(self) -> None:
+        self._buf, self._n = {}, 0
+
+    def process(self, element):
+        for key, node in self.keys_of(element):
+            self._buf.setdefault(shard_of(key, self.shards), []).append((key, node))
+            self._n += 1
+        if self._n >= self.flush_at:
+            yield from self._flush()
+
+    def _flush(self):
+        buf, self._buf, self._n = self._buf, {}, 0
+        yield from buf.items()
+
+    def finish_bundle(self):
+        from apache_beam.transforms.window import GlobalWindow
+        from apache_beam.utils.windowed_value import WindowedValue
+
+        for item in self._flush():
+            yield WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()])
+
+
+def _shard_pairs(element, all_pairs_max: int) -> list[tuple[str, frozenset[str]]]:
+    """One shard's batches -> its buckets -> (a, {b, ...}) for the pairs its buckets propose
+    (one element per node that anchors a pair, not one per pair)."""
+    _shard, batches = element
+    buckets: dict[Any, list[str]] = {}
+    for batch in batches:
+        for key, node in batch:
+            buckets.setdefault(key, []).append(node)
+    partners: dict[str, set[str]] = {}
+    for members in buckets.values():
+        for a, b in bucket_pairs(members, all_pairs_max):
+            partners.setdefault(a, set()).add(b)
+    return [(a, frozenset(bs)) for a, bs in partners.items()]
+
+
+class _UnionSets(beam.CombineFn):
+    """Union of node sets (a combiner: lifted before the shuffle)."""
+
+    def create_accumulator(self) -> set[str]:
+        return set()
+
+    def add_input(self, acc: set[str], found: Iterable[str]) -> set[str]:
+        acc.update(found)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[set[str]]) -> set[str]:
+        out: set[str] = set()
+        for acc in accs:
+            out.update(acc)
+        return out
+
+    def extract_output(self, acc: set[str]) -> frozenset[str]:
+        return frozenset(acc)
 
 
 class CandidatePairs(beam.PTransform):
-    """(bucket key, node) -> (a, b) pairs with a < b that share a bucket (a pair may repeat when
-    several buckets propose it; :class:`VerifyPairs` verifies it once)."""
+    """elements -> (a, {b, ...}): for each node a, the larger nodes it shares a bucket with,
+    buckets being the (bucket key, node) pairs ``keys_of(element)`` gives. Buckets are grouped
+    in ``shards`` batches (a GroupByKey on a hash of the bucket key, then the buckets of a shard
+    in memory); the per-node set is a combiner, so the copies of a pair that several bands
+    propose collapse before they cross the next shuffle."""
 
-    def __init__(self, all_pairs_max: int):
+    def __init__(self, keys_of: Callable[[Any], Iterable[tuple[Any, str]]], all_pairs_max: int,
+                 shards: int = 64):
         super().__init__()
+        self.keys_of = keys_of
         self.all_pairs_max = all_pairs_max
+        self.shards = shards
 
-    def expand(self, keyed):
-        return (keyed
-                | "GroupBucket" >> beam.GroupByKey()
-                | "Pairs" >> beam.FlatMap(lambda kv, n: bucket_pairs(kv[1], n), self.all_pairs_max))
+    def expand(self, elements):
+        return (elements
+                | "BucketBatches" >> beam.ParDo(_BucketBatches(self.keys_of, self.shards))
+                | "GroupShard" >> beam.GroupByKey()
+                | "Pairs" >> beam.FlatMap(_shard_pairs, self.all_pairs_max)
+                | "PairSets" >> beam.CombinePerKey(_UnionSets()))
 
 
 def _first_half(element):
@@ -95,7 +180,10 @@ def _first_half(element):
     data = list(groups["data"])
     if not data:
         return
-    for b in set(groups["pair"]):  # a pair proposed by several buckets is verified once
+    partners: set[str] = set()
+    for found in groups["pair"]:  # a pair proposed by several buckets is verified once
+        partners.update(found)
+    for b in partners:
         yield b, (a, data[0])
 
 
@@ -110,8 +198,9 @@ def _second_half(element, verify: Callable[[str, Any, str, Any], bool]):
 
 
 class VerifyPairs(beam.PTransform):
-    """Candidate pairs + (node, payload) -> the pairs ``verify(a, payload_a, b, payload_b)``
-    accepts. Each pair carries one payload through one join; no bucket carries payloads."""
+    """Candidates (a, {b, ...}) + (node, payload) -> the pairs ``verify(a, payload_a, b,
+    payload_b)`` accepts. Each pair carries one payload through one join; no bucket carries
+    payloads."""
 
     def __init__(self, verify: Callable[[str, Any, str, Any], bool]):
         super().__init__()
@@ -316,8 +405,8 @@ class Deduplicate(beam.PTransform):
     def expand(self, nodes):
         cfg = self.cfg
         members = nodes | "Members" >> beam.Map(lambda n: (n.member.node, n.member))
-        pairs = (nodes | "Keys" >> beam.FlatMap(graph_keys, cfg)
-                 | "Candidates" >> CandidatePairs(cfg.bucket_all_pairs))
+        pairs = nodes | "Candidates" >> CandidatePairs(functools.partial(graph_keys, cfg=cfg),
+                                                       cfg.bucket_all_pairs)
         payloads = nodes | "Payloads" >> beam.FlatMap(graph_payloads, cfg)
         edges = (pairs, payloads) | "Verify" >> VerifyPairs(PairVerifier(cfg))
         labels, _ = edges | "Components" >> ConnectedComponents(cfg.cc_rounds)
