@@ -386,6 +386,9 @@ def _text_stage(kv, max_copies: int) -> list[tuple[str, Verdict]]:
     (_, cluster), items = kv
     items = list(items)
     audio_of = {m.node: a for m, a in items}
+    if len(items) == 1:  # its text partners were audio copies: no text cluster is left
+        m, audio = items[0]
+        return [] if m.held else [(m.node, Verdict(True, "", audio))]
     out = []
     for o in text_policy(cluster, [m for m, _ in items], max_copies):
         clusters = " ".join(c for c in (audio_of[o.node], cluster) if c)
