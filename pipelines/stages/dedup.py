@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -77,59 +76,13 @@ def bucket_pairs(bucket: Iterable[str], all_pairs_max: int) -> list[tuple[str, s
     return [(members[0], m) for m in members[1:]]
 
 
-def shard_of(key: tuple[str, Any], shards: int) -> int:
-    """A deterministic shard of a bucket key (Python's str hash differs between processes)."""
-    return zlib.crc32(repr(key).encode()) % shards
-
-
-class _BucketBatches(beam.DoFn):
-    """element -> (shard, [(bucket key, node), ...]) batches, one per shard and bundle, with the
-    (bucket key, node) pairs that ``keys_of(element)`` gives. The shuffle moves a few large
-    elements instead of one per (node, band): that is what an LSH costs in a runner with a
-    per-element overhead. A bucket's members all reach one shard (a function of its key)."""
-
-    def __init__(self, keys_of: Callable[[Any], Iterable[tuple[Any, str]]], shards: int,
-                 flush_at: int = 50_000):
-        self.keys_of = keys_of
-        self.shards = shards
-        self.flush_at = flush_at
-        self._buf: dict[int, list[tuple[Any, str]]] = {}
-        self._n = 0
-
-    def start_bundle(self) -> None:
-        self._buf, self._n = {}, 0
-
-    def process(self, element):
-        for key, node in self.keys_of(element):
-            self._buf.setdefault(shard_of(key, self.shards), []).append((key, node))
-            self._n += 1
-        if self._n >= self.flush_at:
-            yield from self._flush()
-
-    def _flush(self):
-        buf, self._buf, self._n = self._buf, {}, 0
-        yield from buf.items()
-
-    def finish_bundle(self):
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.windowed_value import WindowedValue
-
-        for item in self._flush():
-            yield WindowedValue(item, GlobalWindow().max_timestamp(), [GlobalWindow()])
-
-
-def _shard_pairs(element, all_pairs_max: int) -> list[tuple[str, frozenset[str]]]:
-    """One shard's batches -> its buckets -> (a, {b, ...}) for the pairs its buckets propose
-    (one element per node that anchors a pair, not one per pair)."""
-    _shard, batches = element
-    buckets: dict[Any, list[str]] = {}
-    for batch in batches:
-        for key, node in batch:
-            buckets.setdefault(key, []).append(node)
+def _bucket_partners(element, all_pairs_max: int) -> list[tuple[str, frozenset[str]]]:
+    """One bucket -> (a, {b, ...}) for the pairs it proposes (one element per anchoring node,
+    not one per pair)."""
+    _key, members = element
     partners: dict[str, set[str]] = {}
-    for members in buckets.values():
-        for a, b in bucket_pairs(members, all_pairs_max):
-            partners.setdefault(a, set()).add(b)
+    for a, b in bucket_pairs(members, all_pairs_max):
+        partners.setdefault(a, set()).add(b)
     return [(a, frozenset(bs)) for a, bs in partners.items()]
 
 
@@ -155,23 +108,21 @@ class _UnionSets(beam.CombineFn):
 
 class CandidatePairs(beam.PTransform):
     """elements -> (a, {b, ...}): for each node a, the larger nodes it shares a bucket with,
-    buckets being the (bucket key, node) pairs ``keys_of(element)`` gives. Buckets are grouped
-    in ``shards`` batches (a GroupByKey on a hash of the bucket key, then the buckets of a shard
-    in memory); the per-node set is a combiner, so the copies of a pair that several bands
-    propose collapse before they cross the next shuffle."""
+    buckets being the (bucket key, node) pairs ``keys_of(element)`` gives: a GroupByKey on the
+    (band, bucket) key. The per-node set is a combiner, so the copies of a pair that several
+    bands propose collapse before they cross the next shuffle. (No DoFn here emits from
+    ``finish_bundle``: Beam 2.77's DaskRunner drops such outputs.)"""
 
-    def __init__(self, keys_of: Callable[[Any], Iterable[tuple[Any, str]]], all_pairs_max: int,
-                 shards: int = 64):
+    def __init__(self, keys_of: Callable[[Any], Iterable[tuple[Any, str]]], all_pairs_max: int):
         super().__init__()
         self.keys_of = keys_of
         self.all_pairs_max = all_pairs_max
-        self.shards = shards
 
     def expand(self, elements):
         return (elements
-                | "BucketBatches" >> beam.ParDo(_BucketBatches(self.keys_of, self.shards))
-                | "GroupShard" >> beam.GroupByKey()
-                | "Pairs" >> beam.FlatMap(_shard_pairs, self.all_pairs_max)
+                | "Keys" >> beam.FlatMap(self.keys_of)
+                | "GroupBucket" >> beam.GroupByKey()
+                | "Partners" >> beam.FlatMap(_bucket_partners, self.all_pairs_max)
                 | "PairSets" >> beam.CombinePerKey(_UnionSets()))
 
 
