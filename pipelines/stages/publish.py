@@ -39,8 +39,8 @@ def edited_audio(flac: bytes, edits: list[dict[str, Any]], compression: int,
                  alpha: float | None = None, fade_ms: float = DEFAULT_FADE_MS) -> bytes:
     """The published audio: the plan's edits, then (``alpha`` given) the voice anonymised, then
     the edits once more. Editing first keeps edited speech out of the anonymiser's frames;
-    editing again keeps a muted span exactly silent (a warped frame overlapping it would ring
-    into it) and a bleep the exact tone."""
+    editing again keeps a silenced span silent inside its fades (a warped frame overlapping it
+    would ring into it) and a tone the exact tone."""
     if not edits and alpha is None:
         return flac
     from filters.audio import decode_flac, encode_flac

@@ -10,6 +10,7 @@ import scipy.signal
 
 from filters.anonymise import _lpc, anonymise, anonymise_filter
 from filters.anonymise_config import AnonymiseConfig, alpha_for, voice_key
+from filters.audio_edits import DEFAULT_FADE_MS
 from filters.registry import REGISTRY, funnel_stages
 from pipelines.config import ConfigError, CurateConfig, parse_config
 from pipelines.stages.publish import edited_audio
@@ -90,7 +91,11 @@ def test_silence_stays_silent_and_muted_spans_stay_muted():
     flac = encode_flac(x, 5)
     out = decode_flac(edited_audio(flac, [{"start": 0.3, "end": 0.6, "action": "mute"}], 5,
                                    alpha=0.8))
-    assert not np.any(out[int(0.3 * SR):int(0.6 * SR)])  # exactly silent, no ringing
+    fade = int(DEFAULT_FADE_MS / 1000 * SR)  # the edit's fades lie inside its span
+    assert not np.any(out[int(0.3 * SR) + fade:int(0.6 * SR) - fade])  # silent, no ringing
+    plain = decode_flac(edited_audio(flac, [{"start": 0.3, "end": 0.6, "action": "mute"}], 5))
+    assert np.corrcoef(out[int(0.3 * SR):int(0.6 * SR)],  # the fades too: anonymised audio
+                       plain[int(0.3 * SR):int(0.6 * SR)])[0, 1] < 0.95
     assert np.corrcoef(out[:int(0.3 * SR)], x[:int(0.3 * SR)])[0, 1] < 0.9  # rest anonymised
     assert edited_audio(flac, [], 5, alpha=None) == flac  # nothing to do: bytes untouched
 
