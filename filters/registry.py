@@ -58,7 +58,8 @@ REGISTRY: tuple[Filter, ...] = (
            enabled=lambda cfg: cfg.pii.enabled),
     Filter("eval", (Stage.DEDUP,), "segment", decide_eval_overlap, "dedup",
            enabled=lambda cfg: cfg.active and bool(cfg.eval_sets)),
-    # last: only what every other filter kept gets a voice α (it never drops)
+    # last per-recording filter: what the others kept gets a voice α (it never drops; a segment
+    # the global dedup then drops keeps an α nobody uses)
     Filter("anonymise", (Stage.PII,), "recording", anonymise_filter, "anonymise",
            enabled=lambda cfg: cfg.enabled),
     Filter("dedup", (Stage.DEDUP,), "global", None, "dedup",

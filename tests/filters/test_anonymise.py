@@ -129,11 +129,12 @@ def test_decide_gives_every_kept_segment_its_voice_alpha():
     kept, rejects = anonymise_filter(rec, segs, cfg)
     assert rejects == [] and len(kept) == 3
     assert {s.anonymise_alpha for s in kept} == {alpha_for("recording:rec1", cfg)}
-    assert REGISTRY[-1].name == "anonymise"  # last: only the finally kept get an α
+    per_recording = [f.name for f in REGISTRY if f.scope != "global"]
+    assert per_recording[-1] == "anonymise"  # last of them: only what they all kept gets an α
     on = CurateConfig(anonymise=cfg)
     assert "anonymise" not in [f.name for f in REGISTRY if f.enabled(
         getattr(CurateConfig(), f.config))]
-    assert funnel_stages(REGISTRY, on)[-1] == "pii"
+    assert "pii" in funnel_stages(REGISTRY, on)
 
 
 @pytest.mark.parametrize("section,field", [
