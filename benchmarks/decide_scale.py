@@ -16,16 +16,18 @@ runs store (``runs/demo``), FLAC sizes ~20 kB per second. Generation is chunked 
 memory while generating is one pack.
 
 Per size, the child prints the cumulative peak RSS and the wall time after each step:
-``beam`` (the Beam pipeline: read packs, group by recording, filter registry, shard plan, write
-plan parts and the shard starts), ``read_parts`` (the launcher reads the plan parts back as
-dicts, dedups them by id and looks each kept row's shard up, ``pipelines.decide.read_plan``) and
-``write`` (``plan/segments.parquet``). The shard planning step is also
-measured alone: the global plan over (key, FLAC bytes) of every kept segment, as one worker
-holds it (``--plan-only``).
+``beam`` (the Beam pipeline: read packs, group by recording, filter registry and PII scrub, the
+global shard plan, write plan parts and the shard starts), ``read_parts`` (the launcher reads
+the plan parts back as dicts, dedups them by id and looks each kept row's shard up,
+``pipelines.decide.read_plan``) and ``write`` (``plan/segments.parquet``). ``--filters none``
+runs the same pipeline with an empty registry and PII detection off (every candidate kept), so
+the runner and the global steps are measured apart from the filters' CPU. The global shard plan
+is also measured alone at any size (``--plan-only``): the old way (every kept pair in one Python
+list, then a ``{key: shard}`` map) against ``filters.shard_plan.KeySizes`` + ``shard_starts``.
 
-    nice -n 10 .venv/bin/python benchmarks/decide_scale.py                  # 100k baseline + 1M
-    nice -n 10 .venv/bin/python benchmarks/decide_scale.py --sizes 100000 1000000 3000000
     nice -n 10 .venv/bin/python benchmarks/decide_scale.py --plan-only --sizes 1000000 10000000
+    nice -n 10 .venv/bin/python benchmarks/decide_scale.py --filters none --sizes 20000 100000
+    nice -n 10 .venv/bin/python benchmarks/decide_scale.py --filters all --sizes 1000 4000
 
 Figures only; no assertions. Disk: about 0.5 GB of Parquet per million segments (temp dir).
 """
@@ -219,8 +221,9 @@ class Generator:
 
 def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
     """Run the real decide phase on ``run_dir/analysis``, timing and measuring each step;
-    ``filters="none"`` runs it with an empty registry (every candidate kept), which isolates
-    the runner's reading, grouping, global shard plan and writing from the filters' CPU."""
+    ``filters="none"`` runs it with an empty registry (every candidate kept) and PII detection
+    off, which isolates the runner's reading, grouping, global shard plan and writing from the
+    filters' CPU."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -239,6 +242,12 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
                       "peak_rss_mb": round(_rss_mb(), 1)})
 
     config = RunConfig(sources=())
+    if filters == "none":  # decide's PII scrub of every candidate's text is not a registry filter
+        from dataclasses import replace
+
+        cur = config.curate
+        config = replace(config, curate=replace(cur, privacy=replace(
+            cur.privacy, pii=replace(cur.privacy.pii, enabled=False))))
     analysis_dir = sio.join(run_dir, "analysis")
     owner = store.owners(analysis_dir)
     mark("owners")
@@ -314,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plan-only", action="store_true",
                         help="measure only the global shard plan step, at each size")
     parser.add_argument("--filters", choices=("all", "none"), default="all",
-                        help="all: the real registry; none: an empty one (every candidate kept: "
-                             "the runner and the global steps alone, at the largest shard plan)")
+                        help="all: the real registry and PII scrub; none: an empty registry, PII "
+                             "off (every candidate kept: the runner and the global steps alone, "
+                             "at the largest shard plan)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=None, help="where to write the synthetic runs")
     parser.add_argument("--child-decide", default=None, help=argparse.SUPPRESS)
