@@ -33,6 +33,7 @@ class DemoItem:
     sentences: tuple[str, ...]
     codec: str  # output container: wav, flac, mp3, ogg (vorbis), opus, m4a (aac), webm
     transcript: str  # txt, vtt, srt or "" (no transcript)
+    speed: int = 150  # espeak-ng words per minute
 
 
 ITEMS = (
@@ -64,7 +65,7 @@ ITEMS = (
 )
 
 
-def espeak(text: str, voice: str) -> np.ndarray:
+def espeak(text: str, voice: str, speed: int = 150) -> np.ndarray:
     """Synthesise ``text`` with espeak-ng and return 16 kHz mono float32."""
     import soundfile as sf
 
@@ -72,7 +73,7 @@ def espeak(text: str, voice: str) -> np.ndarray:
     if exe is None:
         raise RuntimeError("espeak-ng is not installed: run `make demo` as root, or "
                            "`sudo apt-get install espeak-ng`")
-    wav = subprocess.run([exe, "-v", voice, "-s", "150", "--stdout", text], check=True,
+    wav = subprocess.run([exe, "-v", voice, "-s", str(speed), "--stdout", text], check=True,
                          capture_output=True, timeout=60).stdout
     samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
     if samples.ndim > 1:
@@ -153,14 +154,14 @@ def synthesise(item: DemoItem) -> tuple[np.ndarray, list[tuple[float, float, str
     """Speak each sentence separately and join them with pauses; cues are exact."""
     parts, cues, t = [np.zeros(int(0.3 * SAMPLE_RATE), np.float32)], [], 0.3
     for sentence in item.sentences:
-        clip = espeak(sentence, item.voice)
+        clip = espeak(sentence, item.voice, item.speed)
         cues.append((round(t, 3), round(t + len(clip) / SAMPLE_RATE, 3), sentence))
         parts += [clip, np.zeros(int(GAP_S * SAMPLE_RATE), np.float32)]
         t += len(clip) / SAMPLE_RATE + GAP_S
     return np.concatenate(parts), cues
 
 
-SPONSOR = "This show is supported by Acme Cloud, the storage service for your recordings."
+SPONSOR = "This show is supported by the city library, which lends books to everyone for free."
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ class Planted:
     stage: str  # the funnel stage that decides it
     outcome: str  # "kept", or the reason code of the drop
     what: str  # one line for the newcomer: what the case shows
-    segment_text: str = ""  # for segment cases: a phrase of the segment concerned ("" = all)
+    segment: int | None = None  # for segment cases: the segment's index in its recording
+    #                             (None: every segment of the recording)
 
 
 # Episodes added to ITEMS for the demo: each plants one case for one stage.
@@ -188,8 +190,8 @@ PLANTED_ITEMS = (
     ), "flac", "srt"),
     DemoItem("en_contact", "en-us", "en", (
         "Thanks for listening to the show, and see you next week.",
-        "You can call John Smith on five five five, one two three, four five six seven.",
-        "Or write to john dot smith at example dot com.",
+        "Call John Smith on five five five, one two three, four five six seven, "
+        "or write to john at example dot com.",
     ), "wav", "txt"),
     DemoItem("en_quiet", "en-029", "en", (
         "This episode was recorded far away from the microphone.",
@@ -203,17 +205,16 @@ PLANTED_ITEMS = (
         "This episode was recorded next to a very loud fan.",
         "You can hear it behind every word.",
     ), "wav", "txt"),
-    DemoItem("es_mercado", "es", "es", (
+    DemoItem("es_mercado", "es+m3", "es", (  # this voice, slower: Whisper base is ~80 % sure
         "El mercado abre todos los sábados por la mañana.",
         "Allí venden fruta, verduras y pan recién hecho.",
-    ), "ogg", "txt"),
+    ), "ogg", "txt", speed=120),
 )
 # Transcripts written as a person would type them, where that differs from what is spoken.
 WRITTEN = {
     "en_contact": (
         "Thanks for listening to the show, and see you next week.",
-        "You can call John Smith on 555-123-4567.",
-        "Or write to john.smith@example.com.",
+        "Call John Smith on 555-123-4567, or write to john@example.com.",
     ),
 }
 # The English text published beside the Spanish audio of es_mercado: a real translation.
@@ -240,16 +241,15 @@ PLANTED = (
     Planted("en_lecture_trimmed", "dedup", "near_duplicate_audio",
             "en_lecture with its first seconds cut: contained in the original"),
     Planted("en_garden", "dedup", "repeated_text",
-            "the sponsor read again by another voice (dedup.max_text_copies: 1)", "Acme Cloud"),
+            "the sponsor read again by another voice (dedup.max_text_copies: 1)", 0),
     Planted("en_tech", "dedup", "kept",
-            "the first copy of the sponsor read is kept", "Acme Cloud"),
-    Planted("en_contact", "privacy", "kept",
-            "a spoken phone number, e-mail and name: placeholders in the text, audio muted",
-            "John"),
+            "the first copy of the sponsor read is kept", 0),
+    Planted("en_contact", "privacy", "redacted",
+            "a spoken phone number, e-mail and name: placeholders in the text, audio muted", 1),
     Planted("en_clipped", "quality", "clipping", "amplified 4 times: its peaks clipped flat"),
     Planted("en_noisy", "quality", "low_dnsmos", "loud fan noise, 10 dB below the voice"),
     Planted("en_quiet", "quality", "kept", "45 dB below full scale, clean: kept whole"),
-    Planted("es_mercado", "label", "kept",
+    Planted("es_mercado", "label", "translate",
             "Spanish audio with an English text: kept as a translation pair (task translate)"),
 )
 
@@ -330,7 +330,7 @@ curate:
   segment:
     target_s: 5  # a sentence or two per segment, so a repeated sponsor read is its own segment
   labels:
-    min_translation_audio_prob: 0.5  # espeak-ng's Spanish: Whisper base is ~60 % sure of it
+    min_translation_audio_prob: 0.7  # espeak-ng's Spanish: Whisper base is ~80 % sure of it
   quality:
     min_dnsmos_ovrl: {min_dnsmos}  # espeak-ng speech scores 2.5-3.3 (people: 3-4); noise ~1.8
     tier_high_dnsmos: 3.0
@@ -386,10 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo: serving the demo website at {site.base}/index.html; crawling it")
         config = write_config(out.parent / f"{out.name}-sources.yaml", corpus, args.asr_model,
                               site_url=site.base)
+        strict = write_config(out.parent / f"{out.name}-strict.yaml", corpus, args.asr_model,
+                              site_url=site.base, min_dnsmos=STRICT_DNSMOS)
         code = cli_main(["run", "--config", str(config), "--out", str(out), "--force",
                          *beam_args])
-    strict = write_config(out.parent / f"{out.name}-strict.yaml", corpus, args.asr_model,
-                          site_url=site.base, min_dnsmos=STRICT_DNSMOS)
     if code == 0:
         print(render(out, strict, PLANTED, time.monotonic() - started))
     return code

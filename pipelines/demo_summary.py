@@ -43,39 +43,31 @@ def _file_stem(uri: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else name
 
 
-def _matches(row: dict[str, Any], phrase: str) -> bool:
-    if not phrase:
-        return True
-    return any(phrase.lower() in str(row.get(k) or "").lower()
-               for k in ("pseudo_label", "source_text", "text"))
-
-
 def case_outcome(planted: Any, plan: Sequence[dict[str, Any]],
                  rejects: Sequence[dict[str, Any]]) -> str:
     """The outcome the run gave one planted case (see ``pipelines.demo.PLANTED``).
 
     URL cases (``stem`` ending in ``/``) and whole-file cases are looked up in the rejects; a
-    segment case is its segments in the plan: ``kept`` when every one was kept (and, for a
-    translation case, kept with task ``translate``), else the reason of the first dropped one
-    in the planted stage (or any stage)."""
+    segment case is its segments in the plan (one, or all of the recording's): ``kept`` when
+    every one was kept (``translate`` when kept as translation pairs, ``redacted`` when kept
+    with PII spans), else the reason of the first dropped one in the planted stage (or any)."""
     if planted.stem.endswith("/"):
         hits = [r for r in rejects if f"/{planted.stem}" in (r.get("source_uri") or "")]
         return hits[0]["reason"] if hits else "missing"
     rows = [r for r in plan if _file_stem(r.get("source_uri", "")) == planted.stem
-            and _matches(r, planted.segment_text)]
+            and planted.segment in (None, r["index"])]
     if not rows:
         hits = [r for r in rejects if _file_stem(r.get("source_uri", "")) == planted.stem]
         return hits[0]["reason"] if hits else "missing"
     dropped = sorted((r for r in rows if not r["keep"]), key=lambda r: r["start"])
     if not dropped:
-        if planted.stem in TRANSLATION_CASES and any(r.get("task") != "translate" for r in rows):
-            return "kept_as_transcription"
+        if all(r.get("task") == "translate" for r in rows):
+            return "translate"
+        if all(r.get("pii_spans") for r in rows):
+            return "redacted"
         return "kept"
     in_stage = [r for r in dropped if r["reject_stage"] == planted.stage]
     return (in_stage or dropped)[0]["reject_reason"]
-
-
-TRANSLATION_CASES = ("es_mercado",)
 
 
 def check_cases(run_dir: Path, planted: Sequence[Any]) -> list[CaseResult]:
