@@ -190,8 +190,8 @@ PLANTED_ITEMS = (
     ), "flac", "srt"),
     DemoItem("en_contact", "en-us", "en", (
         "Thanks for listening to the show, and see you next week.",
-        "Call John Smith on five five five, one two three, four five six seven, "
-        "or write to john at example dot com.",
+        "Please call John Smith on five five five, one two three, four five six seven. "
+        "His email is john at gmail dot com.",
     ), "wav", "txt"),
     DemoItem("en_quiet", "en-029", "en", (
         "This episode was recorded far away from the microphone.",
@@ -214,7 +214,7 @@ PLANTED_ITEMS = (
 WRITTEN = {
     "en_contact": (
         "Thanks for listening to the show, and see you next week.",
-        "Call John Smith on 555-123-4567, or write to john@example.com.",
+        "Please call John Smith on 555-123-4567. His email is john@gmail.com.",
     ),
 }
 # The English text published beside the Spanish audio of es_mercado: a real translation.
