@@ -17,6 +17,12 @@ Usage:
     .venv/bin/python benchmarks/scaling.py                 # 10 min of audio, tiny.en, beam 1
     .venv/bin/python benchmarks/scaling.py --minutes 30 --model base --beam-size 5
 
+Then the cost model: a Dataflow job of ``--cost-hours`` (100,000) of audio on ``--workers`` (50)
+machines of ``--vcpus`` (8), sized from the 2-worker run's per-core rates (audio hours per
+vCPU-hour, phase by phase) and from what the DirectRunner run wrote and would shuffle per audio
+hour (candidate and plan rows pickled as a shuffle moves them; packs, shards and thin rows on
+disk). ``--report-only --workdir W`` prints the tables again from a finished work dir.
+
 Figures only (no assertions). Skips with a message when speech-eval is absent. The decide phase
 at 1M and 10M segments is measured on synthetic thin rows by ``benchmarks/decide_scale.py``.
 """
@@ -122,6 +128,72 @@ def run_child(label: str, spec: dict[str, Any], workdir: Path, poll_s: float) ->
     return result
 
 
+def _bytes(paths) -> int:
+    return sum(p.stat().st_size for p in paths if p.is_file())
+
+
+def _mean_pickled(paths: list[Path]) -> tuple[int, float]:
+    """(rows, mean pickled bytes of a row) over Parquet files: what a shuffle moves per row."""
+    import pickle
+
+    import pyarrow.parquet as pq
+
+    rows = [r for p in paths for r in pq.read_table(p).to_pylist()]
+    return len(rows), (sum(len(pickle.dumps(r)) for r in rows) / len(rows) if rows else 0.0)
+
+
+def cost_model(run: Path, rates: dict[str, float], hours: float, vcpus: int,
+               workers: int) -> None:
+    """A Dataflow job for ``hours`` of audio, sized from the measured per-core rates of each
+    phase and the bytes this run wrote and would shuffle per audio hour."""
+    stats = json.loads((run / "stats.json").read_text())
+    input_h = stats["input"]["hours"]
+    an = run / "analysis"
+    n_seg, seg_pickled = _mean_pickled(sorted((an / "segments").glob("*.parquet")))
+    n_plan, plan_pickled = _mean_pickled([run / "plan" / "segments.parquet"])
+    kept = stats["kept"]["segments"]
+    per_h = {
+        "analysis packs (candidate FLAC)": _bytes((an / "audio").glob("*.tar")),
+        "shards (kept FLAC)": _bytes((run / "shards").glob("*.tar")),
+        "thin rows (analysis, plan, manifests)": _bytes(
+            [*an.rglob("*.parquet"), *(run / "plan").glob("*.parquet"),
+             *(run / "manifest").glob("*.parquet")]),
+        "input audio as read (FLAC here)": _bytes((run.parent / "input").glob("*.flac")),
+    }
+    scale = hours / input_h
+    seg_per_h = n_seg / input_h
+    print(f"\nCost model for {hours:,.0f} h on Dataflow, {workers} workers of {vcpus} vCPUs "
+          f"(one SDK process per vCPU, asr.cpu_threads 1), from this run's per-core rates:")
+    print(f"{'phase':<9}{'audio h / vCPU-h':>18}{'vCPU-hours':>12}{'wall h':>9}")
+    total_h = 0.0
+    for phase, rate in rates.items():
+        vcpu_h = hours / rate
+        wall_h = vcpu_h / (vcpus * workers)
+        total_h += wall_h
+        print(f"{phase:<9}{rate:>18.2f}{vcpu_h:>12,.0f}{wall_h:>9.1f}")
+    print(f"{'all':<9}{'':>18}{'':>12}{total_h:>9.1f}  (plus worker start-up, ~5 min a phase)")
+    print(f"segments: {seg_per_h:,.0f} candidates and {kept / input_h:,.0f} kept per audio hour "
+          f"-> {seg_per_h * hours / 1e6:,.1f} M candidates")
+    shuffle = {
+        "decide: candidate rows grouped by recording": seg_per_h * hours * seg_pickled,
+        "decide: kept (key, size) pairs to the shard plan": kept / input_h * hours * 40,
+        "publish: kept plan rows grouped by shard (Create)": kept / input_h * hours
+        * plan_pickled,
+    }
+    for name, size in shuffle.items():
+        print(f"shuffle  {name:<52}{size / 1e9:>10,.1f} GB")
+    print(f"         (pickled rows: {seg_pickled:,.0f} B a candidate, {plan_pickled:,.0f} B a "
+          f"plan row; audio crosses no shuffle)")
+    for name, size in per_h.items():
+        print(f"storage  {name:<52}{size * scale / 1e12:>10,.2f} TB "
+              f"({size / input_h / 1e6:,.0f} MB per audio hour)")
+    print("         (thin rows of a small run are mostly per-file Parquet overhead; "
+          "benchmarks/decide_scale.py measures them at scale)")
+    print(f"launcher: holds every plan row while merging the plan and writing manifests: "
+          f"{n_plan / input_h * hours / 1e6:,.1f} M rows, >= "
+          f"{n_plan / input_h * hours * plan_pickled / 1e9:,.0f} GB pickled")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,6 +203,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--poll-s", type=float, default=0.2, help="RSS sampling period")
     parser.add_argument("--workdir", default="", help="keep inputs and runs here")
+    parser.add_argument("--cost-hours", type=float, default=100_000,
+                        help="audio hours of the Dataflow job the cost model sizes")
+    parser.add_argument("--vcpus", type=int, default=8, help="vCPUs per Dataflow worker")
+    parser.add_argument("--workers", type=int, default=50, help="Dataflow workers")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the tables again from the work dir's results, no runs")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -160,9 +238,14 @@ def main() -> int:
           f"{len(os.sched_getaffinity(0))} cores, load average {load:.1f}; work dir {workdir}\n")
     results = {}
     for label, (beam_args, workers) in CONFIGS.items():
-        spec = {"config": config, "out": str(workdir / label.split(" (")[0].replace(" ", "-")),
-                "beam_args": beam_args, "workers": workers}
+        name = label.split(" (")[0].replace(" ", "-")
+        if args.report_only:
+            results[label] = json.loads((workdir / f"{name}.result.json").read_text())
+            continue
+        spec = {"config": config, "out": str(workdir / name), "beam_args": beam_args,
+                "workers": workers}
         results[label] = run_child(label, spec, workdir, args.poll_s)
+        (workdir / f"{name}.result.json").write_text(json.dumps(results[label]))
         print(f"  {label}: {results[label]['wall_s']:.1f} s wall", flush=True)
     base = results["direct (baseline)"]
     print(f"\n{'runner':<18}{'phase':<9}{'wall s':>8}{'a.s/w.s/core':>14}{'speed vs base':>15}"
@@ -174,10 +257,13 @@ def main() -> int:
         base_walls = {p: base["phase_s"][p] for p in PHASES}
         base_walls["all"] = sum(base_walls.values())
         for phase, wall in walls.items():
-            peak = (max(res["peak_mb"].values()) if phase == "all"
-                    else res["peak_mb"].get(phase, 0.0))
+            peaks = res.get("peak_mb", {})
+            peak = max(peaks.values(), default=0.0) if phase == "all" else peaks.get(phase, 0.0)
             print(f"{label:<18}{phase:<9}{wall:>8.1f}{res['input_s'] / wall / cores:>14.1f}"
                   f"{base_walls[phase] / wall:>14.2f}x{peak:>9.0f}")
+    two = results["dask 2 workers"]
+    rates = {p: two["input_s"] / two["phase_s"][p] / 2 for p in PHASES}  # = audio h per vCPU-h
+    cost_model(workdir / "direct", rates, args.cost_hours, args.vcpus, args.workers)
     speedup = (sum(results["dask 1 worker"]["phase_s"][p] for p in PHASES)
                / sum(results["dask 2 workers"]["phase_s"][p] for p in PHASES))
     print(f"\n2 Dask workers vs 1: {speedup:.2f}x faster end to end (2.00 = linear); "
