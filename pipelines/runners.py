@@ -27,7 +27,7 @@ What Beam 2.77's DaskRunner does not do, found by running these pipelines on
    RunInference skips batching (Whisper takes one recording per call anyway) and the crawl
    batches its catalog files itself (files written in ``finish_bundle`` are side effects, kept).
 4. ``setup``/``teardown`` run once per partition, not per worker process: models load once per
-   recording with the default partitioning (about 1-3 s; see benchmarks/scaling.py).
+   recording with the default partitioning (part of analyse's time in benchmarks/scaling.py).
 5. Metrics are not collected (``result.metrics()`` raises); nothing here reads them.
 6. Dask runs workers as daemonic processes, which may not start children; analyse decodes in a
    child process (``pipelines.stages.isolated``), so workers need
@@ -39,6 +39,11 @@ What Beam 2.77's DaskRunner does not do, found by running these pipelines on
    (``avg_logprob`` moved by up to 0.02, one label changed, on the test corpus). Labels are
    reproducible among workers that share those variables; to match another runner bit for bit,
    give both the same (:data:`WORKER_CONFIG` keeps the launcher's).
+8. A side input is computed inside every task that reads it, a nested compute from a worker
+   thread that resubmits keys already in the graph (on decide's old ``ToList``, whose default
+   for empty input is a side input, Dask warned of a changed ``run_spec`` that "can cause
+   failures and deadlocks"; a worker thread that blocks on it holds its slot). Decide writes its
+   shard starts to a file the launcher reads (``pipelines/decide.py``); nothing uses side inputs.
 """
 
 from __future__ import annotations
