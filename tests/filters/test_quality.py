@@ -128,8 +128,10 @@ def test_tiers():
     assert quality_tier(seg(cer=0.05, dnsmos=None), cfg) == "high"  # missing is not evidence
 
 
-def test_registry_runs_quality_last_and_off_removes_it():
-    assert REGISTRY[-1].name == "quality"
+def test_registry_runs_quality_after_the_label_filters_and_off_removes_it():
+    names = [f.name for f in REGISTRY]
+    # quality judges the chosen label (speech rate, script), so the label policy must run first
+    assert names.index("quality") > max(names.index("label"), names.index("label_recording"))
     assert "quality" in funnel_stages(REGISTRY, CurateConfig())
     off = CurateConfig(quality=QualityConfig(mode="off"))
     assert "quality" not in funnel_stages(REGISTRY, off)

@@ -51,11 +51,11 @@ def analysed(speech_eval) -> list[tuple[dict[str, str], list[Segment], str, list
     from pipelines.whisper import score_references
 
     try:
-        model_dir = str(resolve_model("base"))
+        resolve_model("base")
     except Exception as exc:  # noqa: BLE001 - the model package is optional
         pytest.skip(f"Whisper base not available: {exc}")
     # greedy: the scores are forced decodes (beam-free); pseudo-labels only need to pass
-    handler = WhisperRecordingHandler(AsrConfig(cpu_threads=2, beam_size=1), model_dir)
+    handler = WhisperRecordingHandler(AsrConfig(model="base", cpu_threads=2, beam_size=1))
     model = handler.load_model()
     lid = TextLanguageIdentifier().load()
     seg_cfg = SegmentConfig()

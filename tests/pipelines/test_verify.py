@@ -51,7 +51,7 @@ def _segment(rec: str, index: int, start: float, end: float, shard: str) -> Segm
         no_speech_prob=0.01, compression_ratio=1.3, cer=0.0, wer=0.0, speech_ratio=0.8,
         snr_db=31.5, clipping_ratio=0.0, loudness_lufs=-23.1, chars_per_second=14.2,
         dnsmos=float("nan"),  # NaN must survive the JSON round trip as "equal"
-        pii_spans=((0, 9, "PERSON"),), verdicts=(Verdict("snr", True, "", ""),),
+        pii_spans=((0.0, 0.9, "PERSON", "redact"),), verdicts=(Verdict("snr", True, "", ""),),
         shard=shard, key=sid,
     )
 
