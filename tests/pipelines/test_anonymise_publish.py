@@ -5,15 +5,12 @@ same loudness; deciding again chooses the same α and publishing that plan write
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-import soundfile as sf
 import yaml
 
 from filters.anonymise_config import AnonymiseConfig, alpha_for
@@ -22,20 +19,9 @@ from pipelines.config import load_config
 from pipelines.curate import _with_model, run_refilter
 from pipelines.decide import run_decide
 from pipelines.stages.publish import WriteShard
+from tests.pipelines.shard_reading import shard_samples
 
 pytestmark = pytest.mark.slow  # builds the session's curated run (espeak-ng, tiny.en) if needed
-
-
-def shard_samples(run: Path) -> dict[str, tuple[np.ndarray, dict]]:
-    """{key: (audio, JSON metadata)} of every sample in the run's shards."""
-    out: dict[str, dict] = {}
-    for shard in sorted((run / "shards").glob("*.tar")):
-        with tarfile.open(shard) as tar:
-            for member in tar.getmembers():
-                key, ext = member.name.split(".", 1)
-                out.setdefault(key, {})[ext] = tar.extractfile(member).read()
-    return {k: (sf.read(io.BytesIO(v["flac"]), dtype="float32")[0], json.loads(v["json"]))
-            for k, v in out.items()}
 
 
 @pytest.fixture(scope="module")

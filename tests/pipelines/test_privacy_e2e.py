@@ -18,6 +18,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from tests.pipelines.shard_reading import shard_samples
+
 pytestmark = pytest.mark.slow
 
 SENTENCES = ("Hello, my name is John Whitaker.",
@@ -76,21 +78,9 @@ def _plan(run: Path) -> dict[str, dict]:
     return {r["segment_id"]: r for r in pq.read_table(run / "plan/segments.parquet").to_pylist()}
 
 
-def _shard_samples(run: Path) -> dict[str, tuple[np.ndarray, dict]]:
-    from filters.audio import decode_flac
-
-    out: dict[str, dict] = {}
-    for shard in sorted((run / "shards").glob("*.tar")):
-        with tarfile.open(shard) as tar:
-            for member in tar.getmembers():
-                key, ext = member.name.split(".", 1)
-                out.setdefault(key, {})[ext] = tar.extractfile(member).read()
-    return {k: (decode_flac(v["flac"]), json.loads(v["json"])) for k, v in out.items()}
-
-
 def test_labels_in_the_shard_have_placeholders(pii_run):
     run, _ = pii_run
-    texts = {meta["text"] for _audio, meta in _shard_samples(run).values()}
+    texts = {meta["text"] for _audio, meta in shard_samples(run).values()}
     assert "Hello, my name is <PERSON>." in texts
     assert "Please call me on <PHONE> tomorrow." in texts
     assert "My email address is <EMAIL> today." in texts
@@ -108,7 +98,7 @@ def test_redacted_words_are_silent_and_every_other_sample_is_unchanged(pii_run):
 
     run, _ = pii_run
     plan = _plan(run)
-    samples = _shard_samples(run)
+    samples = shard_samples(run)
     checked = 0
     for key, (published, meta) in samples.items():
         row = plan[key]
