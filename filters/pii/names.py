@@ -167,8 +167,13 @@ class SpacyNames:
     person context ("Layla called", "my sister Zeynep"), and organisation/place entities with
     a strong person context (the small model labels many non-European names ORG or GPE). A
     PERSON entity that is exactly a multi-word place name (places.py) needs a strong context.
-    Only ``tok2vec`` and ``ner`` run (the tagger, parser and lemmatiser are excluded: they
-    cost time and do not change entities)."""
+
+    One capitalised word is weak evidence, so a single-word find with no person context is
+    dropped when the tagger reads it as something other than a proper noun ("Shall", "Calls"),
+    when the text capitalises line starts (verse, titles: see ``_line_capitalised``), or when
+    it follows a preposition of place or medium ("on X", "at X": a platform, a place). The
+    tagger runs for that (``tok2vec``, ``tagger`` and ``ner``; the parser and lemmatiser are
+    excluded: they cost time and change nothing used here)."""
 
     def __init__(self, model: str, label: str = "PERSON") -> None:
         self.model = model
@@ -179,21 +184,19 @@ class SpacyNames:
         if self._nlp is None:
             import spacy  # heavy: only where the work runs
 
-            self._nlp = spacy.load(self.model, exclude=["tagger", "parser", "attribute_ruler",
+            self._nlp = spacy.load(self.model, exclude=["parser", "attribute_ruler",
                                                         "lemmatizer", "senter"])
             multiword_places()
 
     def find(self, text: str) -> list[Span]:
         self.load()
         doc = self._nlp(text)
+        verse = _line_capitalised(doc)
         out: list[Span] = []
         for e in doc.ents:
             if e.label_ == self.label:
                 span = _trim_name(text, e.start_char, e.end_char)
-                # one capitalised word opening a sentence is no evidence by itself ("Ping
-                # 10.0.0.1", tagged PERSON): it needs a person context
-                if span and (len(e) > 1 or not _sentence_start(text, span[0])
-                             or _context(text, *span)):
+                if span and (len(e) > 1 or _single_word_name(text, span, e[0], verse)):
                     out.append(span)
         claimed: set[int] = set()
         for e in doc.ents:
@@ -210,7 +213,13 @@ class SpacyNames:
                 continue
             if run:
                 start, end = run[0].idx, run[-1].idx + len(run[-1].text)
-                if len(run) >= 2 or _context(text, start, end):
+                context = _context(text, start, end)
+                if context:  # one word: not after "on"/"at", and a proper noun unless strong
+                    keep = len(run) >= 2 or not _after_medium(text, start, end) and (
+                        context == "strong" or run[0].tag_ in _PROPER_TAGS)
+                else:  # a capitalised pair is a name, unless every line is capitalised
+                    keep = len(run) >= 2 and not verse
+                if keep:
                     out.append((start, end))
             run = []
         # Text without case gives the model no evidence: its lower-case "persons" ("w w w")
@@ -226,6 +235,47 @@ def _place(text: str, span: Span) -> bool:
     """A multi-word place name without a strong person context ("get to São Paulo")."""
     return text[span[0]:span[1]].lower() in multiword_places() and \
         _context(text, *span) != "strong"
+
+
+# Prepositions of place or medium: "on Zoom", "at Heathrow", "in Leeds". A single capitalised
+# word right after one is a platform or a place far more often than a person (a possessive,
+# "at Maria's", is kept).
+_MEDIUM_BEFORE = re.compile(r"(?i:\b(?:on|in|at|into|onto|via|using|through|inside)\s+)$")
+# Penn tags of closed-class words (determiners, conjunctions, prepositions, modals, pronouns,
+# adverbs, wh-words): capitalised in the middle of a sentence only where a text capitalises
+# its lines.
+_CLOSED_TAGS = {"CC", "DT", "EX", "IN", "MD", "PDT", "PRP", "PRP$", "RB", "RBR", "RBS", "TO",
+                "WDT", "WP", "WP$", "WRB"}
+_PROPER_TAGS = {"NNP", "NNPS"}
+
+
+def _after_medium(text: str, start: int, end: int) -> bool:
+    return bool(_MEDIUM_BEFORE.search(text[max(0, start - 12):start])) and \
+        not re.match(r"['’]s\b", text[end:end + 3])
+
+
+def _line_capitalised(doc: Any) -> bool:
+    """Two or more closed-class words capitalised mid-sentence ("thy brow, And dig", "of mine
+    Shall sum"): the text capitalises the start of every line (verse, lyrics, titles), so a
+    capital letter in it is no evidence of a name."""
+    count = 0
+    for tok in doc[1:]:
+        prev = doc[tok.i - 1].text
+        if tok.tag_ in _CLOSED_TAGS and tok.text[:1].isupper() and tok.text != "I" and \
+                not tok.text.isupper() and prev[-1:] not in ".!?:\"“‘'…":
+            count += 1
+    return count >= 2
+
+
+def _single_word_name(text: str, span: Span, token: Any, verse: bool) -> bool:
+    """Keep a one-word PERSON entity of the model? Needs a person context, or else: not at a
+    sentence start ("Ping 10.0.0.1", tagged PERSON), tagged a proper noun, in a text with
+    ordinary sentence case, and not right after a preposition of place or medium."""
+    if _after_medium(text, *span):
+        return False
+    if _context(text, *span):
+        return True
+    return not (_sentence_start(text, span[0]) or verse or token.tag_ not in _PROPER_TAGS)
 
 
 _FILLER = re.compile(r"(?:^|[.!?]\s+)(?:(?:um|uh|so|okay|well|yeah|right|oh)[,.]?\s+)*$", re.I)
