@@ -60,6 +60,12 @@ def _audio_checks(seg: Segment, cfg: QualityConfig) -> list[tuple[str, float, st
     return out
 
 
+def audio_failures(seg: Segment, cfg: QualityConfig) -> list[tuple[str, float, str]]:
+    """The audio checks ``seg`` fails, as (reason, value, detail): the quality filter's audio
+    half alone, for audio whose label is not judged (``filters/ssl_speech.py``)."""
+    return _audio_checks(seg, cfg)
+
+
 def _label_checks(seg: Segment, cfg: QualityConfig) -> tuple[Segment, list[tuple[str, float |
                                                                                   None, str]]]:
     """Label checks; returns the segment (label stripped of annotations, ``chars_per_second``

@@ -20,6 +20,7 @@ from filters.dedup.config import DedupConfig
 from filters.label_config import LabelConfig, language_problem
 from filters.pii import PiiConfig
 from filters.quality_config import QualityConfig
+from filters.ssl_speech import SslConfig
 from filters.takedown import TakedownConfig
 from pipelines.config_base import ConfigError, build
 from pipelines.config_base import check as _check
@@ -224,6 +225,8 @@ class CurateConfig:
     # recordings never published (filters/takedown.py); `speechcurate takedown` adds rules in
     # RUN/takedown/rules.jsonl, which every later run, curate and refilter of RUN merges in
     takedown: TakedownConfig = field(default_factory=TakedownConfig)
+    # label-untrusted clean speech as audio-only shards in RUN/ssl/ (filters/ssl_speech.py)
+    ssl: SslConfig = field(default_factory=SslConfig)
 
 
 @dataclass(frozen=True)

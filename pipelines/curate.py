@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from filters.anonymise_config import anonymise_stats
 from filters.registry import REGISTRY, Filter, funnel_stages
+from filters.ssl_speech import ssl_stats
 from filters.takedown import TakedownConfig, redact_reject_row
 from pipelines import analysis_store as store
 from pipelines import io as sio
@@ -38,7 +39,13 @@ from pipelines import runners
 from pipelines.analyse import LISTING_REJECTS, AnalyseResult, Listing, list_inputs, run_analyse
 from pipelines.config import ConfigError, RunConfig
 from pipelines.decide import run_decide
-from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_manifests
+from pipelines.manifests import (
+    REJECT_KEY,
+    compute_stats,
+    unique_rows,
+    write_manifests,
+    write_ssl_manifests,
+)
 from pipelines.models import check_model, is_multilingual
 from pipelines.publish import run_publish
 from pipelines.report.thresholds import threshold_lines
@@ -80,6 +87,12 @@ class Summary:
         langs = ", ".join(f"{k} {v['segments']} ({v['hours'] * 60:.1f} min)"
                           for k, v in s.get("languages", {}).items())
         lines.append(f"  langs   {langs or '-'}")
+        ssl = s.get("ssl") or {}
+        if ssl.get("enabled"):
+            lines.append(f"  ssl     {ssl.get('segments', 0)} label-untrusted segments, "
+                         f"{ssl.get('hours', 0) * 60:.1f} min in "
+                         f"{ssl.get('shards', {}).get('count', 0)} audio-only shard(s) "
+                         "(also counted as dropped)")
         reasons = s.get("rejects", {}).get("by_reason", {})
         lines.append(f"  dropped {s.get('rejects', {}).get('count', 0)}: " + (", ".join(
             f"{k}={v}" for k, v in reasons.items()) or "none"))
@@ -91,6 +104,7 @@ class Summary:
         for label, rel in (("shards", "shards/"), ("index", "manifest/shards.json"),
                            ("segments", "manifest/segments.parquet"),
                            ("rejects", "manifest/rejects.parquet"),
+                           *((("ssl", "ssl/shards.json"),) if ssl.get("enabled") else ()),
                            ("plan", "plan/segments.parquet"), ("stats", "stats.json"),
                            ("report", "report/index.html")):
             lines.append(f"  {label:<9}{sio.join(self.run_dir, rel)}")
@@ -190,7 +204,7 @@ class Inputs:
 
 
 def _books(inputs: Inputs, rec_rows, seg_ids, analysis_rejects, plan,
-           shard_rows) -> list[accounting.Ledger]:
+           shard_rows, ssl_book: accounting.Ledger) -> list[accounting.Ledger]:
     listing_ids = {r["id"] for r in inputs.listing_rejects}
     rec_fates = {r["recording_id"] for r in analysis_rejects
                  if r["start"] is None and r["stage"] in RECORDING_FATE_STAGES}
@@ -208,7 +222,26 @@ def _books(inputs: Inputs, rec_rows, seg_ids, analysis_rejects, plan,
                           {r["segment_id"] for r in plan if not r["keep"]}),
         accounting.ledger("publish", "segments", kept, written, set()),
         transcript_ledger(plan),
+        ssl_book,
     ]
+
+
+def ssl_ledger(plan: list[dict[str, Any]], ssl_shard_rows: list[dict[str, Any]],
+               config: RunConfig) -> accounting.Ledger:
+    """``ssl/``'s books: what entered is each plan row marked ssl that may be there (ssl on, a
+    drop whose every failing reason is a configured label-trust reason, no PII found, no
+    takedown rule matching it); what came out is each key written into an ``ssl/`` shard. A
+    marked row that was not written vanished; a written key that may not be there (kept, PII,
+    taken down, another reason) came out without going in: either fails the run. An ssl
+    segment stays one reject of the labelled corpus (the decide ledger)."""
+    from filters.ssl_speech import only_label_trust
+
+    cfg = config.curate.ssl
+    matcher = config.curate.takedown.matcher()
+    entered = {r["segment_id"] for r in plan if cfg.enabled and r.get("ssl")
+               and only_label_trust(r, cfg.reasons) and not matcher.matches_row(r)}
+    written = {k for s in ssl_shard_rows for k in s["keys"]}
+    return accounting.ledger("publish", "ssl_segments", entered, written, set())
 
 
 def transcript_ledger(plan: list[dict[str, Any]]) -> accounting.Ledger:
@@ -224,7 +257,8 @@ def transcript_ledger(plan: list[dict[str, Any]]) -> accounting.Ledger:
 
 def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, str],
                inputs: Inputs, plan: list[dict[str, Any]], shard_rows: list[dict[str, Any]],
-               run_info: dict[str, Any], registry: tuple[Filter, ...]) -> dict[str, Any]:
+               run_info: dict[str, Any], registry: tuple[Filter, ...],
+               ssl_shard_rows: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """Check the books, write the manifests and stats."""
     rec_rows = store.all_rows(analysis_dir, "recordings", owner,
                               ["recording_id", "source_name", "source_uri", "duration", "codec",
@@ -233,7 +267,7 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
                                                        ["segment_id"])}
     analysis_rejects = store.all_rows(analysis_dir, "rejects", owner)
     books = accounting.check(_books(inputs, rec_rows, seg_ids, analysis_rejects, plan,
-                                    shard_rows))
+                                    shard_rows, ssl_ledger(plan, list(ssl_shard_rows), config)))
     plan_drops = [reject_row(plan_reject(r)) for r in plan if not r["keep"]]
     plan_drops += [reject_row(t) for r in plan for t in transcript_rejects(r)]
     published_analysis_rejects = analysis_rejects
@@ -269,8 +303,22 @@ def finish_run(out: str, config: RunConfig, analysis_dir: str, owner: dict[str, 
         stats["dedup"] = dedup_stats(plan, config.curate.dedup)
     stats["speech_lost"] = {"short_regions_s": round(sum(r["short_speech_s"] or 0.0
                                                          for r in decoded), 3)}
+    ssl_rows = [ssl_row(r, config) for r in plan if r.get("ssl")]
+    ssl_list = [{"url": s["shard"], "nsamples": s["nsamples"], "filesize": s["filesize"],
+                 "md5sum": s["md5sum"]} for s in ssl_shard_rows]
+    stats["ssl"] = ssl_stats(ssl_rows, ssl_list, config.curate.ssl.enabled)
     write_manifests(out, segments, rejects, shardlist, stats)
+    if config.curate.ssl.enabled:
+        write_ssl_manifests(out, ssl_rows, ssl_list)
     return stats
+
+
+def ssl_row(row: dict[str, Any], config: RunConfig) -> dict[str, Any]:
+    """The ``ssl/segments.parquet`` row of an ssl plan row: its sample's JSON and its shard."""
+    from pipelines.stages.publish import WriteSslShard
+
+    meta = WriteSslShard.metadata(row, config.curate.anonymise)
+    return {**meta, "shard": shard_name(row["ssl_index"])}
 
 
 def redact_taken_down(rejects: list[dict[str, Any]], plan: list[dict[str, Any]],
@@ -306,11 +354,11 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
               "audio_edits": r.get("audio_edits") or []}
              for r in plan if not r["keep"]
              and r["reject_reason"] not in (Reason.TAKEN_DOWN, Reason.PII)]
-    shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
-                             config.curate.shards.flac_compression, beam_args,
-                             config.curate.anonymise, privacy.fade_ms)
+    shard_rows, ssl_shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
+                                             config.curate.shards.flac_compression, beam_args,
+                                             config.curate.anonymise, privacy.fade_ms)
     stats = finish_run(out, config, analysis_dir, owner, inputs, plan, shard_rows, run_info,
-                       registry)
+                       registry, ssl_shard_rows)
     phase_s["publish"] = round(time.monotonic() - t0, 2)
     return stats
 

@@ -39,6 +39,7 @@ from schemas.analysis import DEDUP_INDEX_SCHEMA, DEDUP_SEGMENT_FIELDS, PLAN_SCHE
 log = logging.getLogger("speechcurate.decide")
 PLAN_FILE = "segments.parquet"
 STARTS_FILE = "shard_starts.json"  # in the parts directory: the first key of each shard
+SSL_STARTS_FILE = "ssl_shard_starts.json"  # the same for the ssl/ shards (curate.ssl)
 DEDUP_DIR = "dedup"  # RUN/dedup/: index/*.parquet (kept segments' thin projection), settings
 DEDUP_SETTINGS = "settings.json"
 _DEDUP_COLUMNS = ["segment_id", "recording_id", *(n for n, _ in DEDUP_SEGMENT_FIELDS)]
@@ -82,17 +83,24 @@ class ShardStarts(beam.CombineFn):
         return shard_starts(acc, self.target_bytes)
 
 
-def _write_starts(starts: list[str], parts_dir: str) -> None:
-    sio.write_text_atomic(sio.join(parts_dir, STARTS_FILE), json.dumps(starts))
+def _write_starts(starts: list[str], parts_dir: str, name: str = STARTS_FILE) -> None:
+    sio.write_text_atomic(sio.join(parts_dir, name), json.dumps(starts))
+
+
+def _read_starts(parts_dir: str, name: str) -> list[str]:
+    uri = sio.join(parts_dir, name)
+    return json.loads(sio.read_bytes(uri)) if sio.exists(uri) else []
 
 
 def read_plan(parts_dir: str) -> list[dict[str, Any]]:
-    """The plan rows the workers wrote, unique and sorted by id, each kept one with its shard."""
-    starts_uri = sio.join(parts_dir, STARTS_FILE)
-    starts = json.loads(sio.read_bytes(starts_uri)) if sio.exists(starts_uri) else []
+    """The plan rows the workers wrote, unique and sorted by id, each kept one with its shard
+    and each ssl one with its ``ssl/`` shard."""
+    starts = _read_starts(parts_dir, STARTS_FILE)
+    ssl_starts = _read_starts(parts_dir, SSL_STARTS_FILE)
     rows = unique_rows(read_rows(parts_dir), "segment_id")
     for row in rows:
         row["shard_index"] = shard_of(row["segment_id"], starts) if row["keep"] else -1
+        row["ssl_index"] = shard_of(row["segment_id"], ssl_starts) if row.get("ssl") else -1
     return rows
 
 
@@ -187,6 +195,12 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
               | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
               | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)).without_defaults()
               | "WriteStarts" >> beam.Map(_write_starts, parts_dir))
+    if config.curate.ssl.enabled:  # a shard sequence of its own for RUN/ssl/
+        sinks.append(plan | "Ssl" >> beam.Filter(lambda r: bool(r.get("ssl")))
+                     | "SslKeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
+                     | "SslShardStarts" >> beam.CombineGlobally(ShardStarts(target))
+                     .without_defaults()
+                     | "WriteSslStarts" >> beam.Map(_write_starts, parts_dir, SSL_STARTS_FILE))
     written = plan | "WritePlan" >> beam.ParDo(WriteRows(parts_dir, PLAN_SCHEMA))
     runners.finish(written, starts, *sinks)
 
@@ -218,5 +232,6 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
         fs, path = sio.fs_and_path(parts)
         fs.rm(path, recursive=True)
     kept = sum(1 for r in rows if r["keep"])
-    log.info("decide: %d candidate(s), %d kept, %d dropped", len(rows), kept, len(rows) - kept)
+    log.info("decide: %d candidate(s), %d kept, %d dropped (%d of them also to ssl/)",
+             len(rows), kept, len(rows) - kept, sum(1 for r in rows if r.get("ssl")))
     return rows

@@ -341,6 +341,11 @@ curate:
     max_text_copies: 1  # one read of a repeated sentence is enough here (default 5)
   shards:
     target_size_mb: 1
+  ssl:
+    enabled: true  # clean speech dropped only for its label also goes to RUN/ssl/ (audio only)
+    reasons: [label_disagreement, label_incomplete, lid_low_confidence, lid_mismatch,
+              machine_transcript, translation_mismatch, unaligned_text,
+              low_asr_confidence]  # + Whisper base unsure of espeak-ng's French: clean audio
 """
 STRICT_DNSMOS = 2.9  # the "try next" refilter: a cut that drops the weaker espeak-ng voices
 

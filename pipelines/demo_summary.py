@@ -131,6 +131,13 @@ def render(run_dir: Path, strict_config: Path, planted: Sequence[Any], wall_s: f
     lines += [f"    {line}" for line in hours_by_language_and_tier(run_dir)]
     lines.append("  per stage:")
     lines += [f"    {line}" for line in stage_lines(run_dir)]
+    ssl = stats.get("ssl") or {}
+    if ssl.get("enabled"):
+        why = ", ".join(f"{v['segments']} {k}" for k, v in ssl.get("by_reason", {}).items())
+        lines.append(f"  ssl/: {ssl.get('segments', 0)} dropped segment(s), "
+                     f"{ssl.get('hours', 0.0) * 60:.1f} min, whose audio is clean and only the "
+                     f"label untrusted ({why or 'none'}): audio-only shards for "
+                     "self-supervised pretraining")
     results = check_cases(run_dir, planted)
     good = sum(r.ok for r in results)
     lines.append(f"  planted cases: {good} of {len(results)} behaved as expected")

@@ -204,6 +204,19 @@ def write_manifests(run_dir: str, segments: list[dict[str, Any]], rejects: list[
     sio.write_text_atomic(sio.join(run_dir, "stats.json"), json.dumps(stats, indent=2))
 
 
+def write_ssl_manifests(run_dir: str, rows: list[dict[str, Any]],
+                        shardlist: list[dict[str, Any]]) -> None:
+    """``RUN/ssl/shards.json`` (the wids index format of ``manifest/shards.json``; urls relative
+    to ``ssl/``) and ``RUN/ssl/segments.parquet``."""
+    from schemas.arrow import SSL_SEGMENT_SCHEMA
+
+    ssl = sio.join(run_dir, "ssl")
+    write_parquet(sio.join(ssl, "segments.parquet"), rows, SSL_SEGMENT_SCHEMA)
+    index = {"__kind__": "wids-shard-index-v1", "wids_version": 1,
+             "name": f"{posixpath.basename(run_dir.rstrip('/'))}-ssl", "shardlist": shardlist}
+    sio.write_text_atomic(sio.join(ssl, "shards.json"), json.dumps(index, indent=2))
+
+
 def unique_rows(rows: list[dict[str, Any]],
                 key: str | tuple[str, ...]) -> list[dict[str, Any]]:
     """Rows with duplicate ``key`` (one column or several) removed, sorted by it."""

@@ -18,12 +18,14 @@ from filters.anonymise_config import AnonymiseConfig
 from filters.audio_edits import DEFAULT_FADE_MS
 from pipelines import io as sio
 from pipelines import runners
-from pipelines.stages.publish import WriteRejectSamples, WriteShard
+from pipelines.stages.publish import WriteRejectSamples, WriteShard, WriteSslShard
 from pipelines.stages.rows import WriteRows, read_rows
 
 log = logging.getLogger("speechcurate.publish")
 REJECT_SAMPLES_PER_REASON = 8
 WORK_SHARDS = "_work/shards"  # shard rows written by the workers, merged on the launcher
+WORK_SSL = "_work/ssl"  # the same for the ssl/ shards
+SSL_DIR = "ssl"  # RUN/ssl/: audio-only shards of label-untrusted speech (filters/ssl_speech.py)
 
 
 def _clear(uri: str) -> None:
@@ -59,27 +61,42 @@ def build_pipeline(p: beam.Pipeline, analysis_dir: str, run_dir: str,
               | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, sio.join(run_dir, "shards"),
                                                        flac_compression, anonymise, fade_ms))
               | "ShardRows" >> beam.ParDo(WriteRows(sio.join(run_dir, WORK_SHARDS), None)))
+    ssl_groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in plan:
+        if row.get("ssl"):
+            ssl_groups[row["ssl_index"]].append(row)
+    sinks = [shards]
+    if ssl_groups:
+        sinks.append(p | "SslShards" >> beam.Create(sorted(ssl_groups.items()))
+                     | "SpreadSslShards" >> beam.Reshuffle()
+                     | "WriteSslShards" >> beam.ParDo(WriteSslShard(
+                         analysis_dir, sio.join(run_dir, SSL_DIR), flac_compression, anonymise,
+                         fade_ms))
+                     | "SslShardRows" >> beam.ParDo(WriteRows(sio.join(run_dir, WORK_SSL), None)))
     samples = (p | "RejectSamples" >> beam.Create(pick_reject_samples(reject_refs))
                | "WriteRejectSamples" >> beam.ParDo(WriteRejectSamples(
                    analysis_dir, sio.join(run_dir, "samples", "rejected"), anonymise, fade_ms)))
-    runners.finish(shards, samples)
+    runners.finish(*sinks, samples)
 
 
 def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
                 reject_refs: list[dict[str, Any]], flac_compression: int,
                 beam_args: list[str],
                 anonymise: AnonymiseConfig | None = None,
-                fade_ms: float = DEFAULT_FADE_MS) -> list[dict[str, Any]]:
-    """Write the shards and reject samples; returns one row per written shard, by index."""
+                fade_ms: float = DEFAULT_FADE_MS) -> tuple[list[dict[str, Any]],
+                                                           list[dict[str, Any]]]:
+    """Write the shards, the ``ssl/`` shards and reject samples; returns one row per written
+    shard and one per written ``ssl/`` shard, each by index."""
     shards_dir, samples_dir = sio.join(run_dir, "shards"), sio.join(run_dir, "samples")
-    parts = sio.join(run_dir, WORK_SHARDS)
-    for stale in (shards_dir, samples_dir, parts):
+    parts, ssl_parts = sio.join(run_dir, WORK_SHARDS), sio.join(run_dir, WORK_SSL)
+    for stale in (shards_dir, samples_dir, parts, ssl_parts, sio.join(run_dir, SSL_DIR)):
         _clear(stale)
     sio.makedirs(shards_dir)
     with runners.pipeline(beam_args) as p:
         build_pipeline(p, analysis_dir, run_dir, plan, reject_refs, flac_compression, anonymise,
                        fade_ms)
     written = {r["index"]: r for r in read_rows(parts)}
+    ssl = {r["index"]: r for r in read_rows(ssl_parts)} if sio.exists(ssl_parts) else {}
     _clear(sio.join(run_dir, "_work"))
-    log.info("publish: %d shard(s)", len(written))
-    return [written[i] for i in sorted(written)]
+    log.info("publish: %d shard(s), %d ssl/ shard(s)", len(written), len(ssl))
+    return [written[i] for i in sorted(written)], [ssl[i] for i in sorted(ssl)]

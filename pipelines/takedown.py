@@ -52,6 +52,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from filters.shards import write_tar
+from filters.ssl_speech import ssl_stats
 from filters.takedown import RULE_KINDS, TakedownConfig, redact_reject_row, rules_config
 from pipelines import analysis_store as store
 from pipelines import io as sio
@@ -60,7 +61,7 @@ from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_pa
 from pipelines.stages.decide import plan_reject
 from schemas import accounting
 from schemas.analysis import PLAN_SCHEMA
-from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA, reject_row
+from schemas.arrow import REJECT_SCHEMA, SEGMENT_SCHEMA, SSL_SEGMENT_SCHEMA, reject_row
 from schemas.keys import shard_name
 from schemas.reasons import Reason, Stage
 
@@ -73,6 +74,7 @@ SUCCESS = "_SUCCESS"
 TEMP_PREFIX = ".takedown-"
 KINDS = RULE_KINDS
 SEGMENT_STAGES = (Stage.SEGMENT, Stage.ASR)
+SSL_DIR = "ssl"  # RUN/ssl/ (pipelines/publish.py): a takedown removes its samples too
 
 
 # --------------------------------------------------------------------------- rules on disk
@@ -198,6 +200,7 @@ class Outcome:
     new_rules: list[dict[str, Any]] = field(default_factory=list)
     recordings: list[str] = field(default_factory=list)  # recordings the rules match in RUN
     removed: list[str] = field(default_factory=list)  # segment ids taken out of the shards
+    ssl_removed: list[str] = field(default_factory=list)  # segment ids taken out of ssl/
     rewritten: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     redacted_rejects: int = 0
@@ -208,8 +211,9 @@ class Outcome:
 
     @property
     def changed(self) -> bool:
-        return bool(self.removed or self.rewritten or self.deleted or self.redacted_rejects
-                    or self.samples_deleted or self.finished_pending or self.plan_changed)
+        return bool(self.removed or self.ssl_removed or self.rewritten or self.deleted
+                    or self.redacted_rejects or self.samples_deleted or self.finished_pending
+                    or self.plan_changed)
 
     def render(self) -> str:
         what = ", ".join(f"{r['kind']} {r['value']}" for r in self.rules)
@@ -224,7 +228,9 @@ class Outcome:
             return (f"takedown: {what}: {len(self.recordings)} matching recording(s), already "
                     "taken down; nothing changed (audit entry added)")
         return (f"takedown: {what}: {len(self.recordings)} recording(s), "
-                f"{len(self.removed)} segment(s) removed; {len(self.rewritten)} shard(s) "
+                f"{len(self.removed)} segment(s) removed"
+                + (f" (and {len(self.ssl_removed)} from ssl/)" if self.ssl_removed else "")
+                + f"; {len(self.rewritten)} shard(s) "
                 f"rewritten, {len(self.deleted)} deleted; {self.redacted_rejects} reject row(s) "
                 f"redacted, {self.samples_deleted} listening sample(s) deleted"
                 + ("; finished an interrupted takedown" if self.finished_pending else ""))
@@ -265,19 +271,23 @@ def run_takedown(run_dir: str, rule: TakedownConfig, who: str | None = None,
     out.recordings = sorted({r["recording_id"] for r in (*plan, *rejects)
                              if own.matches_row(r)})
 
-    # what changes: plan rows, shards, rejects, listening samples
+    # what changes: plan rows, shards (and ssl/ shards), rejects, listening samples
     removed_by_shard: dict[int, set[str]] = defaultdict(set)
+    removed_by_ssl: dict[int, set[str]] = defaultdict(set)
     new_plan, plan_changed = [], 0
     for row in plan:
         rule_hit = matcher.matches_row(row)
-        if rule_hit and row["reject_reason"] != Reason.TAKEN_DOWN:
+        if rule_hit and (row["reject_reason"] != Reason.TAKEN_DOWN or row.get("ssl")):
             if row["keep"]:
                 removed_by_shard[row["shard_index"]].add(row["segment_id"])
+            if row.get("ssl"):
+                removed_by_ssl[row["ssl_index"]].add(row["segment_id"])
             row = _taken_down(row, rule_hit)
             plan_changed += 1
         new_plan.append(row)
     out.plan_changed = plan_changed
     out.removed = sorted(k for keys in removed_by_shard.values() for k in keys)
+    out.ssl_removed = sorted(k for keys in removed_by_ssl.values() for k in keys)
     taken = {r["recording_id"] for r in new_plan if r["reject_reason"] == Reason.TAKEN_DOWN}
     taken |= {r["recording_id"] for r in rejects if matcher.matches_row(r)}
     changed_ids = {r["segment_id"] for r, old in zip(new_plan, plan, strict=True) if r is not old}
@@ -301,32 +311,16 @@ def run_takedown(run_dir: str, rule: TakedownConfig, who: str | None = None,
 
     # 1. every new shard to a temporary file (nothing committed yet; a failure undoes this)
     by_name = {posixpath.basename(e["url"]): e for e in index["shardlist"]}
-    temps: dict[str, str] = {}
-    new_entries: dict[str, dict[str, Any] | None] = {}
+    ssl_index = (json.loads(sio.read_bytes(sio.join(run_dir, SSL_DIR, "shards.json")))
+                 if removed_by_ssl else None)
+    temps: dict[str, str] = {}  # final shard URI -> its temporary file
     try:
-        for shard_index in sorted(removed_by_shard):
-            name = shard_name(shard_index)
-            drop = removed_by_shard[shard_index]
-            keep_n = sum(1 for r in new_plan if r["keep"] and r["shard_index"] == shard_index)
-            uri = sio.join(run_dir, "shards", name)
-            if keep_n == 0:
-                new_entries[name] = None
-                continue
-            if not sio.exists(uri):
-                raise RuntimeError(f"takedown: {uri} is missing but {keep_n} sample(s) of the "
-                                   "plan are in it; run `speechcurate curate` to republish")
-            tmp = sio.join(run_dir, "shards", f"{TEMP_PREFIX}{uuid.uuid4().hex}-{name}.partial")
-            temps[name] = tmp
-            fs, path = sio.fs_and_path(tmp)
-            with fs.open(path, "wb") as fh:
-                info = write_tar(fh, ((k, flac, meta) for k, flac, meta in _shard_samples(uri)
-                                      if k not in drop))
-            if info.nsamples != keep_n:
-                raise RuntimeError(f"takedown: {name} would hold {info.nsamples} samples, the "
-                                   f"plan says {keep_n}; run `speechcurate verify`")
-            new_entries[name] = {**by_name.get(name, {"url": f"../shards/{name}"}),
-                                 "nsamples": info.nsamples, "filesize": info.filesize,
-                                 "md5sum": info.md5sum}
+        new_entries = _rewrite_shards(
+            sio.join(run_dir, "shards"), removed_by_shard, new_plan, "shard_index", by_name,
+            "../shards/", temps)
+        ssl_entries = _rewrite_shards(
+            sio.join(run_dir, SSL_DIR), removed_by_ssl, new_plan, "ssl_index",
+            {e["url"]: e for e in (ssl_index or {}).get("shardlist", [])}, "", temps)
     except BaseException:
         for tmp in temps.values():
             _remove(tmp)
@@ -338,18 +332,24 @@ def run_takedown(run_dir: str, rule: TakedownConfig, who: str | None = None,
     sio.write_text_atomic(sio.join(run_dir, TAKEDOWN_DIR, PENDING_FILE), json.dumps(
         {"started_at": _now(), "rules": entries, "success": success}))
     _remove(sio.join(manifest, SUCCESS))
-    for name, entry in sorted(new_entries.items()):
-        final = sio.join(run_dir, "shards", name)
-        if entry is None:
-            _remove(final)
-            out.deleted.append(name)
-        else:
-            fs, path = sio.fs_and_path(temps[name])
-            fs.mv(path, sio.fs_and_path(final)[1])
-            out.rewritten.append(name)
+    for folder, entries_ in (("shards", new_entries), (SSL_DIR, ssl_entries)):
+        for name, entry in sorted(entries_.items()):
+            final = sio.join(run_dir, folder, name)
+            shown = name if folder == "shards" else f"{folder}/{name}"
+            if entry is None:
+                _remove(final)
+                out.deleted.append(shown)
+            else:
+                fs, path = sio.fs_and_path(temps[final])
+                fs.mv(path, sio.fs_and_path(final)[1])
+                out.rewritten.append(shown)
     shardlist = [new_entries.get(posixpath.basename(e["url"]), e) for e in index["shardlist"]]
     index["shardlist"] = [e for e in shardlist if e is not None]
-    _write_outputs(run_dir, stats, new_plan, unique_rows(new_rejects, REJECT_KEY), index)
+    if ssl_index is not None:
+        ssl_list = [ssl_entries.get(e["url"], e) for e in ssl_index["shardlist"]]
+        ssl_index["shardlist"] = [e for e in ssl_list if e is not None]
+    _write_outputs(run_dir, stats, new_plan, unique_rows(new_rejects, REJECT_KEY), index,
+                   ssl_index)
     for uri in samples:
         _remove(uri)
     out.samples_deleted = len(samples)
@@ -360,6 +360,40 @@ def run_takedown(run_dir: str, rule: TakedownConfig, who: str | None = None,
     return out
 
 
+def _rewrite_shards(folder: str, removed: dict[int, set[str]], plan: list[dict[str, Any]],
+                    column: str, by_name: dict[str, dict[str, Any]], url_prefix: str,
+                    temps: dict[str, str]) -> dict[str, dict[str, Any] | None]:
+    """Each shard of ``folder`` that loses samples, rewritten without them to a temporary file
+    (recorded in ``temps`` under the final URI); returns its new index entry by shard name, or
+    None for a shard left empty. ``column`` is the plan's shard column for ``folder``."""
+    entries: dict[str, dict[str, Any] | None] = {}
+    for shard_index in sorted(removed):
+        name = shard_name(shard_index)
+        drop = removed[shard_index]
+        keep_n = sum(1 for r in plan if r[column] == shard_index
+                     and (r["keep"] if column == "shard_index" else r.get("ssl")))
+        uri = sio.join(folder, name)
+        if keep_n == 0:
+            entries[name] = None
+            continue
+        if not sio.exists(uri):
+            raise RuntimeError(f"takedown: {uri} is missing but {keep_n} sample(s) of the "
+                               "plan are in it; run `speechcurate curate` to republish")
+        tmp = sio.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}-{name}.partial")
+        temps[uri] = tmp
+        fs, path = sio.fs_and_path(tmp)
+        with fs.open(path, "wb") as fh:
+            info = write_tar(fh, ((k, flac, meta) for k, flac, meta in _shard_samples(uri)
+                                  if k not in drop))
+        if info.nsamples != keep_n:
+            raise RuntimeError(f"takedown: {uri} would hold {info.nsamples} samples, the "
+                               f"plan says {keep_n}; run `speechcurate verify`")
+        entries[name] = {**by_name.get(name, {"url": f"{url_prefix}{name}"}),
+                         "nsamples": info.nsamples, "filesize": info.filesize,
+                         "md5sum": info.md5sum}
+    return entries
+
+
 def _taken_down(row: dict[str, Any], rule_hit: str) -> dict[str, Any]:
     detail = f"takedown rule {rule_hit}"
     verdicts = [*(row.get("verdicts") or []), {"filter": "takedown", "passed": False,
@@ -367,7 +401,7 @@ def _taken_down(row: dict[str, Any], rule_hit: str) -> dict[str, Any]:
                                                "detail": detail, "value": None}]
     return {**row, "keep": False, "reject_stage": str(Stage.TAKEDOWN),
             "reject_reason": str(Reason.TAKEN_DOWN), "reject_detail": detail,
-            "shard_index": -1, "verdicts": verdicts}
+            "shard_index": -1, "ssl": False, "ssl_index": -1, "verdicts": verdicts}
 
 
 def _listening_samples(run_dir: str, taken: set[str], reject_ids: set[str],
@@ -382,7 +416,8 @@ def _listening_samples(run_dir: str, taken: set[str], reject_ids: set[str],
 
 
 def _write_outputs(run_dir: str, stats: dict[str, Any], plan: list[dict[str, Any]],
-                   rejects: list[dict[str, Any]], index: dict[str, Any]) -> None:
+                   rejects: list[dict[str, Any]], index: dict[str, Any],
+                   ssl_index: dict[str, Any] | None = None) -> None:
     """Plan, manifests and stats after a takedown, with the books checked again.
 
     The published rows are the old ``segments.parquet`` rows of the kept segments, untouched
@@ -419,6 +454,20 @@ def _write_outputs(run_dir: str, stats: dict[str, Any], plan: list[dict[str, Any
     fresh = compute_stats(recordings, segments, rejects, shardlist, stats.get("run", {}),
                           decide_stages)
     new_stats = {**stats, **fresh, "accounting": books}
+    if ssl_index is not None:  # ssl/ lost samples: its manifest and figures follow
+        in_ssl = {r["segment_id"] for r in plan if r.get("ssl")}
+        ssl_uri = sio.join(run_dir, SSL_DIR, "segments.parquet")
+        ssl_rows = [r for r in _read_table(ssl_uri) if r["segment_id"] in in_ssl]
+        written = sum(e["nsamples"] for e in ssl_index["shardlist"])
+        if not len(ssl_rows) == len(in_ssl) == written:
+            raise RuntimeError(f"takedown: ssl/ would hold {written} samples and "
+                               f"{len(ssl_rows)} rows, the plan says {len(in_ssl)}; run "
+                               "`speechcurate verify`")
+        books["publish.ssl_segments"] = {"in": len(in_ssl), "kept": written, "rejected": 0}
+        new_stats["ssl"] = ssl_stats(ssl_rows, ssl_index["shardlist"], True)
+        write_parquet(ssl_uri, ssl_rows, SSL_SEGMENT_SCHEMA)
+        sio.write_text_atomic(sio.join(run_dir, SSL_DIR, "shards.json"),
+                              json.dumps(ssl_index, indent=2))
     manifest = sio.join(run_dir, "manifest")
     write_parquet(sio.join(run_dir, "plan", "segments.parquet"), plan, PLAN_SCHEMA)
     write_parquet(sio.join(manifest, "segments.parquet"), segments, SEGMENT_SCHEMA)
@@ -435,6 +484,7 @@ def _audit_entry(out: Outcome, rule: TakedownConfig, who: str | None, note: str,
         else "matched_nothing",
         "new_rules": len(out.new_rules), "recordings": out.recordings,
         "segments_removed": len(out.removed), "segment_ids": out.removed,
+        "ssl_segments_removed": len(out.ssl_removed), "ssl_segment_ids": out.ssl_removed,
         "shards_rewritten": out.rewritten, "shards_deleted": out.deleted,
         "reject_rows_redacted": out.redacted_rejects, "samples_deleted": out.samples_deleted,
         "finished_pending": out.finished_pending,
@@ -462,8 +512,9 @@ def _remove(uri: str) -> None:
 
 
 def _sweep_temporaries(run_dir: str) -> None:
-    for uri in sio.glob(sio.join(run_dir, "shards", f"{TEMP_PREFIX}*")):
-        _remove(uri)
+    for folder in ("shards", SSL_DIR):
+        for uri in sio.glob(sio.join(run_dir, folder, f"{TEMP_PREFIX}*")):
+            _remove(uri)
 
 
 def _build_report(run_dir: str) -> None:

@@ -7,6 +7,9 @@ JSON is compared field by field with its ``manifest/segments.parquet`` row, and 
 checked against ``shards.json`` and ``stats.json``. Tars under ``shards/`` that the index does not
 list are reported too, and so is any sample or manifest row of a recording that a takedown rule
 (``RUN/takedown/rules.jsonl``) names, or a takedown that was interrupted (``pending.json``).
+A run with ``curate.ssl`` on has a second, audio-only shard set, ``ssl/`` (``ssl/shards.json``,
+``ssl/segments.parquet``, ``stats.json`` ``ssl.segments``): it is checked the same way, its
+shards named ``ssl/shard-NNNNNN.tar`` in the problems.
 No Beam: this is a pure module, and ``RUN`` may be any fsspec URL.
 
 Each problem names the shard (the tar's basename, as in the ``shard`` column) and/or the key it
@@ -235,10 +238,27 @@ def check_audio(flac: bytes) -> tuple[int | None, list[tuple[Kind, str]]]:
 # verification
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where one shard set of a run lives: its index, its manifest, its tars and the
+    ``stats.json`` count of its samples."""
+
+    manifest: str  # folder of shards.json and segments.parquet, relative to RUN
+    shards: str  # folder of the tars
+    stats_count: tuple[str, str]  # stats.json path of the sample count
+    prefix: str = ""  # put before shard names in problems (ssl/ tars share the labelled names)
+
+
+LABELLED = Layout("manifest", "shards", ("kept", "segments"))
+SSL = Layout("ssl", "ssl", ("ssl", "segments"), prefix="ssl/")  # curate.ssl's audio-only set
+
+
 class _Verifier:
-    def __init__(self, run_dir: str, report: VerifyReport):
+    def __init__(self, run_dir: str, report: VerifyReport, layout: Layout = LABELLED):
         self.run_dir = run_dir.rstrip("/") or run_dir
         self.report = report
+        self.layout = layout
+        self.where = layout.manifest
         self.table: pa.Table | None = None
         self.key_row: dict[str, int] = {}  # key -> first row index
         self.rows_by_shard: dict[str, list[int]] = defaultdict(list)
@@ -249,26 +269,28 @@ class _Verifier:
 
     def add(self, kind: Kind, message: str, shard: str | None = None,
             key: str | None = None) -> None:
+        if shard is not None and self.layout.prefix:
+            shard = f"{self.layout.prefix}{shard}"
         self.report.problems.append(Problem(kind, message, shard, key))
 
     # -- manifests ---------------------------------------------------------------------------
 
     def load_index(self) -> list[dict[str, Any]] | None:
         """The shardlist entries with ``name`` and resolved ``uri``; None without an index."""
-        uri = sio.join(self.run_dir, "manifest", "shards.json")
+        uri = sio.join(self.run_dir, self.where, "shards.json")
         try:
             index = _read_json(uri)
         except FileNotFoundError:
-            self.add(Kind.MISSING_FILE, "manifest/shards.json not found")
+            self.add(Kind.MISSING_FILE, f"{self.where}/shards.json not found")
             return None
         except (OSError, ValueError) as exc:
-            self.add(Kind.BAD_INDEX, f"manifest/shards.json is not readable JSON: {exc}")
+            self.add(Kind.BAD_INDEX, f"{self.where}/shards.json is not readable JSON: {exc}")
             return None
         shardlist = index.get("shardlist") if isinstance(index, dict) else None
         if not isinstance(shardlist, list):
-            self.add(Kind.BAD_INDEX, "manifest/shards.json has no 'shardlist' list")
+            self.add(Kind.BAD_INDEX, f"{self.where}/shards.json has no 'shardlist' list")
             return None
-        manifest_dir = sio.join(self.run_dir, "manifest")
+        manifest_dir = sio.join(self.run_dir, self.where)
         entries, seen = [], set()
         for i, entry in enumerate(shardlist):
             url = entry.get("url") if isinstance(entry, dict) else None
@@ -287,19 +309,19 @@ class _Verifier:
         return entries
 
     def load_segments(self) -> None:
-        uri = sio.join(self.run_dir, "manifest", "segments.parquet")
+        uri = sio.join(self.run_dir, self.where, "segments.parquet")
         try:
             table = pq.read_table(io.BytesIO(sio.read_bytes(uri)))
         except FileNotFoundError:
-            self.add(Kind.MISSING_FILE, "manifest/segments.parquet not found")
+            self.add(Kind.MISSING_FILE, f"{self.where}/segments.parquet not found")
             return
         except (OSError, pa.ArrowException) as exc:
-            self.add(Kind.MISSING_FILE, f"manifest/segments.parquet is not readable: {exc}")
+            self.add(Kind.MISSING_FILE, f"{self.where}/segments.parquet is not readable: {exc}")
             return
         missing = [c for c in ("key", "shard") if c not in table.column_names]
         if missing:
             self.add(Kind.MISSING_FILE,
-                     f"manifest/segments.parquet has no column(s) {', '.join(missing)}")
+                     f"{self.where}/segments.parquet has no column(s) {', '.join(missing)}")
             return
         self.table = table
         keys = table.column("key").to_pylist()
@@ -325,17 +347,18 @@ class _Verifier:
         except (OSError, ValueError) as exc:
             self.add(Kind.MISSING_FILE, f"stats.json is not readable JSON: {exc}")
             return
-        kept = stats.get("kept", {}).get("segments") if isinstance(stats, dict) else None
+        part, name = self.layout.stats_count
+        kept = (stats.get(part) or {}).get(name) if isinstance(stats, dict) else None
         if kept is None:
-            self.add(Kind.MISSING_FILE, "stats.json has no kept.segments")
+            self.add(Kind.MISSING_FILE, f"stats.json has no {part}.{name}")
         elif self.table is not None and kept != self.table.num_rows:
-            self.add(Kind.COUNT_MISMATCH, f"stats.json kept.segments is {kept}, "
-                                          f"segments.parquet has {self.table.num_rows} rows")
+            self.add(Kind.COUNT_MISMATCH, f"stats.json {part}.{name} is {kept}, "
+                     f"{self.where}/segments.parquet has {self.table.num_rows} rows")
 
     def load_takedown(self) -> None:
         """The recorded takedown rules, and whether a takedown was left half done."""
         folder = sio.join(self.run_dir, "takedown")
-        if sio.exists(sio.join(folder, "pending.json")):
+        if self.layout is LABELLED and sio.exists(sio.join(folder, "pending.json")):
             self.add(Kind.TAKEDOWN_INCOMPLETE, "takedown/pending.json: a takedown was "
                      "interrupted; rerun `speechcurate takedown` (any rule) to finish it")
         uri = sio.join(folder, "rules.jsonl")
@@ -378,7 +401,7 @@ class _Verifier:
                      f"sample of a taken-down recording is in a shard ({rule})", shard, key)
 
     def check_extra_files(self, listed: Iterable[str]) -> None:
-        fs, path = sio.fs_and_path(sio.join(self.run_dir, "shards"))
+        fs, path = sio.fs_and_path(sio.join(self.run_dir, self.layout.shards))
         try:
             names = sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
         except (FileNotFoundError, NotADirectoryError):
@@ -386,8 +409,8 @@ class _Verifier:
         listed = set(listed)
         for name in names:
             if name.endswith(".tar") and name not in listed:
-                self.add(Kind.EXTRA_FILE, "a tar under shards/ that shards.json does not list",
-                         name)
+                self.add(Kind.EXTRA_FILE, f"a tar under {self.layout.shards}/ that "
+                         f"{self.where}/shards.json does not list", name)
 
     def check_rows_found(self) -> None:
         for key, i in self.key_row.items():
@@ -633,29 +656,36 @@ class _Verifier:
 
 def verify_run(run_dir: str, progress: bool = True) -> VerifyReport:
     """Re-read every shard of the run at ``run_dir`` (a path or fsspec URL) and check it against
-    ``manifest/shards.json``, ``manifest/segments.parquet`` and ``stats.json``."""
+    ``manifest/shards.json``, ``manifest/segments.parquet`` and ``stats.json`` (and the same for
+    ``ssl/`` when the run has one)."""
     from tqdm import tqdm
 
     report = VerifyReport(run_dir)
-    v = _Verifier(run_dir, report)
-    entries = v.load_index()
-    have_index = entries is not None
-    entries = entries or []
-    v.listed = {e["name"] for e in entries}
-    v.load_segments()
-    v.check_stats()
-    v.load_takedown()
-    v.check_taken_down_rows()
-    with tqdm(entries, desc="verify", unit="shard", disable=None if progress else True,
-              leave=False) as bar:
-        for entry in bar:
-            v.check_shard(entry)
-            report.shards_checked += 1
-            bar.set_postfix(samples=report.samples_checked, problems=len(report.problems),
-                            refresh=False)
-    if have_index:  # without one, every row and tar would be reported as a consequence
-        v.check_rows_found()
-        v.check_extra_files(v.listed)
+    entries: list[dict[str, Any]] = []
+    layouts = [LABELLED]
+    if sio.exists(sio.join(run_dir, SSL.manifest, "shards.json")):
+        layouts.append(SSL)
+    for layout in layouts:
+        v = _Verifier(run_dir, report, layout)
+        found = v.load_index()
+        have_index = found is not None
+        found = found or []
+        entries += [{**e, "name": f"{layout.prefix}{e['name']}"} for e in found]
+        v.listed = {e["name"] for e in found}
+        v.load_segments()
+        v.check_stats()
+        v.load_takedown()
+        v.check_taken_down_rows()
+        with tqdm(found, desc=f"verify {layout.manifest}", unit="shard",
+                  disable=None if progress else True, leave=False) as bar:
+            for entry in bar:
+                v.check_shard(entry)
+                report.shards_checked += 1
+                bar.set_postfix(samples=report.samples_checked, problems=len(report.problems),
+                                refresh=False)
+        if have_index:  # without one, every row and tar would be reported as a consequence
+            v.check_rows_found()
+            v.check_extra_files(v.listed)
     order = {e["name"]: i for i, e in enumerate(entries)}
     report.problems.sort(key=lambda p: (p.shard is not None,
                                         order.get(p.shard or "", len(order)), p.shard or ""))

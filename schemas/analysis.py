@@ -84,6 +84,8 @@ PLAN_SCHEMA = pa.schema([
     ("reject_detail", pa.string()),
     ("audio_edits", pa.list_(AUDIO_EDIT_TYPE)),  # spans (s, segment-relative) to edit on publish
     ("shard_index", pa.int32()),  # -1 when dropped
+    ("ssl", pa.bool_()),  # a drop published audio-only in RUN/ssl/ (filters/ssl_speech.py)
+    ("ssl_index", pa.int32()),  # its shard in RUN/ssl/; -1 when not ssl
 ])
 
 

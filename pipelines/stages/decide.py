@@ -27,7 +27,8 @@ def plan_row(seg: Segment, ref: dict[str, Any], reject: Reject | None) -> dict[s
     row.update({k: ref[k] for k in _REF_NAMES})
     row.update(keep=reject is None, reject_stage=reject.stage if reject else "",
                reject_reason=reject.reason if reject else "",
-               reject_detail=reject.detail if reject else "", shard_index=-1,
+               reject_detail=reject.detail if reject else "", shard_index=-1, ssl=False,
+               ssl_index=-1,
                audio_edits=[{"start": a, "end": b, "action": act}
                             for a, b, act in seg.audio_edits])
     if reject is not None and reject.language:
@@ -59,6 +60,13 @@ class DecideRecording(beam.DoFn):
             from filters.redaction import scrub_recording
 
             rows = scrub_recording(rows, self._segments, privacy)
+        ssl = getattr(self.configs, "ssl", None)
+        if ssl is not None and ssl.enabled:  # after PII scrubbing: its edits rule a drop out
+            from filters.ssl_speech import ssl_problem
+
+            for row in rows:
+                row["ssl"] = not ssl_problem(row, ssl, self.configs.quality,
+                                             self.configs.lid.allowed_languages)
         yield from rows
 
     def _plan_rows(self, element):

@@ -74,6 +74,12 @@ class WriteShard(beam.DoFn):
         self.anonymise = anonymise or AnonymiseConfig()
         self.fade_ms = fade_ms
 
+    def sample(self, row: dict[str, Any]) -> tuple[str, bytes, dict[str, Any]]:
+        """(key, published FLAC, JSON metadata) of one kept plan row."""
+        audio = edited_audio(read_audio(self.analysis_dir, row), row.get("audio_edits") or [],
+                             self.flac_compression, row.get("anonymise_alpha"), self.fade_ms)
+        return row["segment_id"], audio, sample_metadata(row, self.anonymise.publish_alpha)
+
     def process(self, element):
         index, rows = element
         rows = sorted(rows, key=lambda r: r["segment_id"])
@@ -81,17 +87,35 @@ class WriteShard(beam.DoFn):
         fs, path = sio.fs_and_path(sio.join(self.shards_dir, name))
         tmp = posixpath.join(posixpath.dirname(path), f".tmp-{uuid.uuid4().hex}.tar")
         fs.makedirs(posixpath.dirname(path), exist_ok=True)
-        samples = ((r["segment_id"],
-                    edited_audio(read_audio(self.analysis_dir, r), r.get("audio_edits") or [],
-                                 self.flac_compression, r.get("anonymise_alpha"),
-                                 self.fade_ms),
-                    sample_metadata(r, self.anonymise.publish_alpha)) for r in rows)
         with fs.open(tmp, "wb") as fh:
-            info = write_tar(fh, samples)
+            info = write_tar(fh, (self.sample(r) for r in rows))
         fs.mv(tmp, path)
         yield {"index": index, "shard": name, "nsamples": info.nsamples,
                "filesize": info.filesize, "md5sum": info.md5sum,
                "keys": sorted(info.offsets)}
+
+
+class WriteSslShard(WriteShard):
+    """(ssl shard index, ssl plan rows) -> one ``RUN/ssl/`` shard: audio and JSON without any
+    text (``filters.ssl_speech``). A drop has no α from decide; with anonymisation on, its voice
+    gets the α it would have had (the same draw as reject samples), so ``ssl/`` never carries a
+    voice the labelled shards disguise. An ssl row has no audio edits (PII rules it out)."""
+
+    @staticmethod
+    def alpha(row: dict[str, Any], anonymise: AnonymiseConfig) -> float | None:
+        return alpha_for(voice_key(row, anonymise), anonymise) if anonymise.enabled else None
+
+    @staticmethod
+    def metadata(row: dict[str, Any], anonymise: AnonymiseConfig) -> dict[str, Any]:
+        from filters.ssl_speech import ssl_metadata
+
+        alpha = WriteSslShard.alpha(row, anonymise)
+        return ssl_metadata(row, alpha if anonymise.publish_alpha else None)
+
+    def sample(self, row: dict[str, Any]) -> tuple[str, bytes, dict[str, Any]]:
+        audio = edited_audio(read_audio(self.analysis_dir, row), [], self.flac_compression,
+                             self.alpha(row, self.anonymise), self.fade_ms)
+        return row["segment_id"], audio, self.metadata(row, self.anonymise)
 
 
 class WriteRejectSamples(beam.DoFn):
