@@ -89,7 +89,7 @@ class Summary:
         lines.append(f"  langs   {langs or '-'}")
         ssl = s.get("ssl") or {}
         if ssl.get("enabled"):
-            lines.append(f"  ssl     {ssl.get('segments', 0)} label-untrusted segments, "
+            lines.append(f"  ssl     {ssl.get('segments', 0)} label-untrusted segment(s), "
                          f"{ssl.get('hours', 0) * 60:.1f} min in "
                          f"{ssl.get('shards', {}).get('count', 0)} audio-only shard(s) "
                          "(also counted as dropped)")

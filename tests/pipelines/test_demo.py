@@ -71,3 +71,63 @@ def test_the_suggested_refilter_and_verify_work_on_the_demo_run(demo_run):
     after = json.loads((out.parent / "demo-strict" / "stats.json").read_text())["kept"]
     assert 0 < after["segments"] < before  # the stricter DNSMOS cut drops some, not all
     assert cli_main(["verify", str(out)]) == 0
+
+
+def test_ssl_holds_clean_label_untrusted_speech_without_text(demo_run, tmp_path):
+    """``curate.ssl`` (on in the demo): every ``ssl/`` sample, read with webdataset and wids
+    through ``ssl/shards.json``, is a reject of the labelled corpus for a label-trust reason
+    only, carries no text, and is counted in stats and the report."""
+    import io
+
+    import soundfile as sf
+    import webdataset as wds
+    import wids
+
+    from filters.ssl_speech import LABEL_TRUST_REASONS, SSL_FIELDS
+
+    out, printed = demo_run
+    stats = json.loads((out / "stats.json").read_text())["ssl"]
+    index = json.loads((out / "ssl/shards.json").read_text())
+    plan = {r["segment_id"]: r for r in pq.read_table(out / "plan/segments.parquet").to_pylist()}
+    rejects = {r["id"]: r for r in pq.read_table(out / "manifest/rejects.parquet").to_pylist()}
+    urls = [str(out / "ssl" / s["url"]) for s in index["shardlist"]]
+    samples = list(wds.WebDataset(urls, shardshuffle=False).to_tuple("__key__", "flac", "json"))
+    assert stats["segments"] == len(samples) == sum(r["ssl"] for r in plan.values()) > 0
+    words = {w.lower().strip(".,") for r in plan.values()
+             for text in (r["source_text"], r["pseudo_label"], r["text"]) if text
+             for w in text.split() if len(w) > 3}
+    for key, flac, raw in samples:
+        meta = json.loads(raw)
+        assert tuple(sorted(meta)) == tuple(sorted(SSL_FIELDS)) and meta["key"] == key
+        assert not plan[key]["keep"] and rejects[key]["reason"] in LABEL_TRUST_REASONS
+        assert not words & {w.lower().strip(".,\"") for w in raw.decode().split()}, key
+        audio, rate = sf.read(io.BytesIO(flac))
+        assert rate == 16000 and len(audio) / rate == pytest.approx(meta["duration"], abs=0.002)
+    ds = wids.ShardListDataset(str(out / "ssl/shards.json"), cache_dir=str(tmp_path / "wids"),
+                               transformations=[])
+    assert sorted(ds[i]["__key__"] for i in range(len(ds))) == sorted(k for k, _, _ in samples)
+    assert sum(v["segments"] for v in stats["by_reason"].values()) == len(samples)
+    html = (out / "report/index.html").read_text()
+    assert 'id="ssl"' in html and f'data-metric="ssl_segments">{len(samples)}<' in html
+    assert "ssl/:" in printed
+
+
+def test_a_takedown_removes_its_recordings_from_ssl_too(demo_run, tmp_path):
+    import shutil
+
+    from pipelines.verify import verify_run
+
+    out, _ = demo_run
+    copy = tmp_path / "demo"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("analysis", "raw", "samples"))
+    (copy / "analysis").symlink_to(out / "analysis")
+    before = pq.read_table(copy / "ssl/segments.parquet").to_pylist()
+    rid = before[0]["recording_id"]
+    assert cli_main(["takedown", str(copy), "--recording-id", rid]) == 0
+    after = pq.read_table(copy / "ssl/segments.parquet").to_pylist()
+    assert {r["segment_id"] for r in after} == {r["segment_id"] for r in before
+                                                 if r["recording_id"] != rid}
+    stats = json.loads((copy / "stats.json").read_text())
+    assert stats["ssl"]["segments"] == len(after)
+    report = verify_run(str(copy), progress=False)
+    assert report.ok, report.render()
