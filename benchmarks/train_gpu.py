@@ -132,6 +132,7 @@ def packing_report(shards: str, window_s: float = 30.0, epochs: int = 20) -> Non
                               num_languages=99, n_text_ctx=448)
 
         kwargs = {"window_s": window_s, "mode": mode, "max_gap_s": config.data.max_gap_s,
+                  "join_gap_s": config.data.join_gap_s,
                   "open_windows": config.data.open_windows, "max_tokens": 442,
                   "token_cost": lambda text: window_token_cost(tokenizer, text)}
         one = Packer(rng=random.Random(0), **kwargs)

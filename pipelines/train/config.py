@@ -54,6 +54,8 @@ class DataConfig:
     #                         recording (Whisper's windows); language: also fill the rest of a
     #                         window with other recordings of the same language and task
     max_gap_s: float = 1.0  # silence between packed segments: the real pause, capped at this
+    join_gap_s: float = 0.3  # silence between segments of different recordings ("language"
+    #                          packing); each segment has curate.segment.pad_s of its own
     open_windows: int = 4  # windows kept open per language/task while packing (best fit)
     shuffle_shards: bool = True  # a new shard order every epoch (seeded by seed and epoch)
     shuffle_buffer: int = 256  # windows in the sample shuffle buffer; 0: stream order
@@ -78,6 +80,8 @@ class DataConfig:
               "must make an even number of 10 ms mel frames (the encoder halves them)")
         check(self.pack in PACK_MODES, f"{where}.pack", f"must be one of {', '.join(PACK_MODES)}")
         check(0 <= self.max_gap_s <= self.window_s, f"{where}.max_gap_s",
+              "must be in [0, window_s]")
+        check(0 <= self.join_gap_s <= self.window_s, f"{where}.join_gap_s",
               "must be in [0, window_s]")
         check(self.open_windows >= 1, f"{where}.open_windows", "must be >= 1")
         check(self.shuffle_buffer >= 0, f"{where}.shuffle_buffer", "must be >= 0")

@@ -248,7 +248,8 @@ class WindowStream:
         tokenizer = get_tokenizer(self.multilingual, self.num_languages)
         rng = random.Random(f"{cfg.data.seed}/pack/{slot}/{slots}")
         packer = Packer(window_s=cfg.data.window_s, mode=cfg.data.pack,
-                        max_gap_s=cfg.data.max_gap_s, open_windows=cfg.data.open_windows,
+                        max_gap_s=cfg.data.max_gap_s, join_gap_s=cfg.data.join_gap_s,
+                        open_windows=cfg.data.open_windows,
                         max_tokens=self.n_text_ctx - 6,
                         token_cost=lambda text: window_token_cost(tokenizer, text),
                         prev_text_prob=cfg.targets.prev_text_prob, rng=rng)

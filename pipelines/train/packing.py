@@ -10,8 +10,12 @@ leaves about 3/4 of the encoder's input empty. The packer rebuilds full windows:
   between segments, so the pause is silence). This is Whisper's own kind of window, and its
   timestamps are the segments' times relative to the window.
 * ``language``: as above, then the rest of a window is filled with segments of other recordings
-  of the same language and task (``max_gap_s`` of silence apart), best fit over a few open
-  windows. One language and task token still describes the whole window.
+  of the same language and task (``join_gap_s`` of silence apart), best fit over a few open
+  windows. One language and task token still describes the whole window. The join is short
+  because each curated segment already carries ``curate.segment.pad_s`` (0.3 s) of its own
+  silence at both edges. On the demo run (21 segments of 3-9 s) the silent gaps, not the
+  fit, were most of the padding: with 1 s joins 17.5 % of window audio was padded, with 0.3 s
+  joins 14.7 % (``benchmarks/train_gpu.py --shards RUN/manifest/shards.json --packing``).
 * ``none``: one segment a window.
 
 Shards are written in key order (``{recording_id}-{index:05d}``), so a recording's segments
@@ -116,6 +120,7 @@ class Packer:
     """Streaming packer: feed segments in shard order, get closed windows back."""
 
     def __init__(self, *, window_s: float, mode: str = "language", max_gap_s: float = 1.0,
+                 join_gap_s: float | None = None,
                  open_windows: int = 4, max_tokens: int = 440,
                  token_cost: Callable[[str], int] = lambda text: len(text.split()) + 2,
                  prev_text_prob: float = 0.0, rng: random.Random | None = None,
@@ -123,6 +128,11 @@ class Packer:
         self.window_s = window_s
         self.mode = mode
         self.max_gap_s = max_gap_s
+        # silence between segments of different recordings ("language" mode; None: max_gap_s)
+        self.join_gap_s = max_gap_s if join_gap_s is None else join_gap_s
+        # the least silence before any next segment: a window with less room than this plus
+        # the shortest segment is full
+        self.min_gap_s = min(max_gap_s, self.join_gap_s) if mode == "language" else max_gap_s
         # only "language" fills windows from several recordings; the other modes close a window
         # as soon as its recording (or segment) is over
         self.open_windows = open_windows if mode == "language" else 1
@@ -147,7 +157,7 @@ class Packer:
         if follows:
             return min(max(seg.start - last.end, 0.0), self.max_gap_s)
         if self.mode == "language":
-            return self.max_gap_s
+            return self.join_gap_s
         return None
 
     def _fits(self, window: Window, seg: SegmentRef, cost: int) -> float | None:
@@ -208,7 +218,7 @@ class Packer:
         best.tokens += cost
         # a window is done when no further segment fits: curated segments are at least
         # MIN_SEGMENT_S long (curate.segment.min_segment_s) and come after a pause
-        full = [w for w in windows if self.window_s - w.cursor < self.max_gap_s + MIN_SEGMENT_S]
+        full = [w for w in windows if self.window_s - w.cursor < self.min_gap_s + MIN_SEGMENT_S]
         for window in full:
             windows.remove(window)
             yield self._close(window)

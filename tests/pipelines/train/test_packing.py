@@ -56,6 +56,22 @@ def test_language_mode_fills_windows_with_other_recordings_of_the_same_language_
     assert packer.stats.padded_share < alone.stats.padded_share
 
 
+def test_other_recordings_join_after_join_gap_s_and_a_window_fills_up_to_it():
+    # 3 x 9 s of three recordings and a 1.3 s one: 0.3 s joins leave 2.4 s after the third,
+    # room for the fourth (0.3 + 1.3 s); 1 s joins leave 1 s, and that window closes at once
+    segs = [seg("a", 0, 0, 9), seg("b", 0, 0, 9), seg("c", 0, 0, 9), seg("d", 0, 0, 1.3)]
+    joined = list(Packer(window_s=30.0, mode="language", max_gap_s=1.0,
+                         join_gap_s=0.3).pack(segs))
+    assert layout(joined) == [[(0.0, "a-00000"), (9.3, "b-00000"), (18.6, "c-00000"),
+                               (27.9, "d-00000")]]
+    wide = list(Packer(window_s=30.0, mode="language", max_gap_s=1.0).pack(segs))
+    assert layout(wide)[0] == [(0.0, "a-00000"), (10.0, "b-00000"), (20.0, "c-00000")]
+    # a consecutive segment of the same recording keeps its real pause, not the join gap
+    cont = list(Packer(window_s=30.0, mode="language", max_gap_s=1.0, join_gap_s=0.0).pack(
+        [seg("a", 0, 0, 5), seg("a", 1, 5.8, 9.8)]))
+    assert layout(cont) == [[(0.0, "a-00000"), (5.8, "a-00001")]]
+
+
 def test_language_mode_prefers_the_continuation_then_the_best_fit():
     segs = [seg("a", 0, 0, 10), seg("b", 0, 0, 20), seg("a", 1, 10.5, 14.5), seg("c", 0, 0, 8)]
     windows = list(Packer(window_s=30.0, mode="language", max_gap_s=1.0).pack(segs))
