@@ -7,7 +7,9 @@ better) for it and for the ``transcribe`` baseline, both in this run, peak memor
 error rate of both on the English references, and what word times cost: ``label_recording``
 again without them (``asr.word_times: false``) and with every segment's text force-aligned as
 a timed transcript's source text would be (its own pseudo-label stands in for the transcript:
-the same number of tokens). Usage:
+the same number of tokens). It also prints the CPU cost of every quality measure per audio hour
+on the same VAD segments (one thread, ``filters/audio_quality.py`` and DNSMOS) and the share of
+the stages' CPU time (process CPU, all threads) that the cheap ones together would add. Usage:
 
     .venv/bin/python benchmarks/throughput.py [--model tiny.en|base] [--languages en,es,...]
         [--batch-size 16] [--beam-size 5] [--no-e2e] [--no-word-time-cost]
@@ -39,6 +41,33 @@ def speech_eval_dir() -> Path:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def quality_measure_cost(clips: list) -> dict[str, float]:
+    """CPU seconds (this thread) of each quality measure over ``clips``, after one warm-up call
+    (imports, the SNR calibration); DNSMOS where speechmos/onnxruntime are installed."""
+    from filters import audio_quality as aq
+    from filters import dnsmos
+
+    measures = {"clipping_ratio": aq.clipping_ratio, "loudness_lufs (pyloudnorm)": aq.loudness_lufs,
+                "snr_db (band-quantile blind SNR)": aq.blind_snr_db,
+                "bandwidth_hz": aq.bandwidth_hz, "dc_offset": aq.dc_offset,
+                "silence_ratio": aq.silence_ratio, "peak_dbfs": aq.peak_dbfs,
+                "all cheap measures (measure())": aq.measure}
+    out = {}
+    for name, fn in measures.items():
+        fn(clips[0][1])
+        t = time.process_time()
+        for _, c in clips:
+            fn(c)
+        out[name] = time.process_time() - t
+    if dnsmos.available():
+        scorer = dnsmos.DnsmosScorer(threads=1)
+        scorer.score([clips[0][1]])
+        t = time.process_time()
+        scorer.score([c for _, c in clips])
+        out["DNSMOS P.835 (onnxruntime, 1 thread)"] = time.process_time() - t
+    return out
 
 
 def main() -> int:
@@ -88,6 +117,7 @@ def main() -> int:
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
         return out
 
+    cpu_start = time.process_time()
     audios = {r["file"]: timed("decode", lambda f: decode_audio((root / f).read_bytes(), 3600)
                                .samples, r["file"]) for r in rows}
     total_s = sum(len(a) for a in audios.values()) / 16000
@@ -112,6 +142,8 @@ def main() -> int:
         write_tar(buf, ((f"k{i:05d}", encode_flac(c), {}) for i, (_, c) in enumerate(clips)))
 
     timed("flac_and_tar", shard)
+    stages_cpu = time.process_time() - cpu_start
+    measure_cpu = quality_measure_cost(clips)
 
     word_cost: dict[str, float] = {}
     if not args.no_word_time_cost:
@@ -183,6 +215,14 @@ def main() -> int:
                   f"{100 * (wall - plain) / plain:>+9.1f} %")
         print(f"  with word times: speed-up over the baseline {base_wall / label_wall:.2f}x, "
               f"without: {base_wall / plain:.2f}x")
+    hours = total_s / 3600
+    cheap = measure_cpu.pop("all cheap measures (measure())")
+    print(f"\n{'quality measure (one thread)':<40}{'CPU s / audio h':>16}")
+    for name, cpu in measure_cpu.items():
+        print(f"  {name:<38}{cpu / hours:>16.1f}")
+    print(f"  {'all cheap measures (measure())':<38}{cheap / hours:>16.1f}  = "
+          f"{100 * cheap / (stages_cpu + cheap):.2f} % of the stages' CPU time "
+          f"({stages_cpu / hours:.0f} CPU s / audio h, all threads, without them)")
     print(f"English WER: label_recording {ours:.3f}, baseline transcribe {theirs:.3f} "
           f"({len(english)} files)")
     print(f"peak memory: {peak_rss_mb():.0f} MB RSS")

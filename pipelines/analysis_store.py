@@ -16,25 +16,31 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from filters.audio_fingerprint import FINGERPRINT_VERSION
+from filters.audio_quality import SNR_METHOD
 from filters.dedup.config import ANALYSE_FIELDS
 from pipelines import io as sio
 from pipelines.config import ConfigError, RunConfig
 
 CONFIG_FILE = "analysis.json"
+# Versions of measures whose definition is code, not config: a stored analysis made with another
+# definition (e.g. WADA-SNR before the band-quantile SNR) cannot be mixed with a new one.
+MEASURE_VERSIONS = {"measure.snr_db": SNR_METHOD, "measure.audio_fingerprint": FINGERPRINT_VERSION}
 # Settings that change no result (throughput knobs) and so never block a resume or a refilter.
 THROUGHPUT_ONLY = {"asr.batch_size", "asr.cpu_threads", "asr.encoder_cache_mb",
                    "decode.timeout_s", "shards.target_size_mb", "shards.writers"}
 
 
 def analysis_settings(config: RunConfig) -> dict[str, Any]:
-    """The settings an analysis depends on, flattened (``asr.beam_size`` -> 5)."""
+    """The settings an analysis depends on, flattened (``asr.beam_size`` -> 5), and the versions
+    of the measures it stored (``measure.snr_db``)."""
     cur = config.curate
     sections = {"decode": cur.decode, "segment": cur.segment, "asr": cur.asr,
                 "lid": {"min_text_chars": cur.lid.min_text_chars},
                 # the MinHash settings change the stored signatures (filters/dedup/config.py)
                 "dedup": {k: getattr(cur.dedup, k) for k in ANALYSE_FIELDS},
                 "shards": {"flac_compression": cur.shards.flac_compression}}
-    flat: dict[str, Any] = {}
+    flat: dict[str, Any] = dict(MEASURE_VERSIONS)
     for name, value in sections.items():
         data = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
         for key, v in data.items():
@@ -51,7 +57,8 @@ def check_settings(analysis_dir: str, config: RunConfig, what: str) -> None:
         return
     stored = json.loads(sio.read_bytes(uri))
     current = analysis_settings(config)
-    diffs = [f"curate.{k}: {stored.get(k)!r} -> {current.get(k)!r}"
+    diffs = [f"{k if k.startswith('measure.') else 'curate.' + k}: "
+             f"{stored.get(k)!r} -> {current.get(k)!r}"
              for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]
     if diffs:
         raise ConfigError(
