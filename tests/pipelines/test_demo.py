@@ -70,6 +70,10 @@ def test_the_suggested_refilter_and_verify_work_on_the_demo_run(demo_run):
     before = json.loads((out / "stats.json").read_text())["kept"]["segments"]
     after = json.loads((out.parent / "demo-strict" / "stats.json").read_text())["kept"]
     assert 0 < after["segments"] < before  # the stricter DNSMOS cut drops some, not all
+    strict_run = out.parent / "demo-strict"  # refilter replays curate.ssl from the plan too
+    marked = sum(r["ssl"] for r in pq.read_table(strict_run / "plan/segments.parquet").to_pylist())
+    ssl_index = json.loads((strict_run / "ssl/shards.json").read_text())
+    assert sum(s["nsamples"] for s in ssl_index["shardlist"]) == marked
     assert cli_main(["verify", str(out)]) == 0
 
 
