@@ -1,23 +1,33 @@
 """Dataflow that would start: every phase's graph constructs with ``--runner DataflowRunner``
 options into the portable pipeline proto Dataflow receives (on the worker image of
-infra/docker), the options validate, no launcher path is handed to workers, and (where
-``apache-beam[gcp]`` is installed) the job description renders offline with ``--dry_run``.
+infra/docker), the options validate, no launcher path is handed to workers, and (with the
+``gcp`` extra, which ``make test`` installs) the job description renders offline.
 
-Without ``apache-beam[gcp]`` (not installed here): ``DataflowRunner`` imports, but its
-``run_pipeline`` imports ``apache_beam.runners.dataflow.internal.apiclient``, which needs
-google-auth, google-apitools and the google-cloud clients; so the job description (``--dry_run``,
-``--dataflow_job_file``) cannot render, and that test skips naming the missing module.
+How the job description renders with no credentials and no network (checked under
+``unshare -n``): ``--dry_run`` alone is not enough, because ``DataflowRunner`` returns from a
+dry run before it builds the job's environment (its JSON is then only name, type and request id).
+So the pipeline is constructed and validated with the ``gs://`` locations under ``--dry_run``
+(with ``apache-beam[gcp]`` installed, validation otherwise asks GCS for the buckets'
+soft-delete policy, and retries without end when offline), then run with ``--no_auth``,
+``--template_location`` and the staging and temp locations set to local directories: Beam
+stages ``pipeline.pb`` locally and writes the job JSON instead of submitting it.
+``run(test_runner_api=False)`` skips Beam's runner-API round trip, which would validate the
+local locations again and try to create a default GCS bucket. ``--sdk_location=container``
+keeps the launcher's SDK out of staging (the worker image has it).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import apache_beam as beam
 import cloudpickle
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options import pipeline_options
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.runners.dataflow.dataflow_runner import DataflowRunner
 from apache_beam.transforms import environments
 
@@ -29,7 +39,8 @@ BUCKET = "gs://speechcurate-runs"  # the validator checks bucket and project nam
 ARGS = ["--runner=DataflowRunner", "--project=speechcurate-test", "--region=europe-west4",
         f"--temp_location={BUCKET}/tmp", f"--staging_location={BUCKET}/staging",
         f"--sdk_container_image={IMAGE}", "--sdk_location=container",
-        "--experiments=use_runner_v2", "--machine_type=n2-standard-8", "--max_num_workers=50"]
+        "--experiments=use_runner_v2", "--machine_type=n2-standard-8", "--max_num_workers=50",
+        "--dry_run=True"]  # validation never contacts GCS (see the module docstring)
 RUN = f"{BUCKET}/runs/r1"
 
 
@@ -94,10 +105,13 @@ def test_every_phase_constructs_for_dataflow(tmp_path):
 
 
 def test_dataflow_options_fail_validation_when_incomplete():
+    # without --project Beam cannot fall back to a default bucket (which would need GCS)
     bad = PipelineOptions([a for a in ARGS if not a.startswith(("--temp_location",
-                                                                "--staging_location"))])
+                                                                "--staging_location",
+                                                                "--project"))])
     errors = PipelineOptionsValidator(bad, DataflowRunner()).validate()
     assert any("temp_location" in e for e in errors), errors
+    assert any("project" in e for e in errors), errors
 
 
 def test_the_whisper_handler_carries_the_model_name_not_a_path():
@@ -109,13 +123,31 @@ def test_the_whisper_handler_carries_the_model_name_not_a_path():
     assert handler.config.model == "base" and handler.should_skip_batching()
 
 
-def test_job_description_renders_offline_with_dry_run(tmp_path):
+def test_job_description_renders_offline(tmp_path):
     pytest.importorskip("google.auth", reason="apache-beam[gcp] is not installed: "
                         "DataflowRunner.run_pipeline imports apiclient (google-auth, "
                         "google-apitools, google-cloud-*) to render the job")
     cfg = config(tmp_path)
-    options = PipelineOptions([*ARGS, "--dry_run=True"])
-    p = phases(lambda: beam.Pipeline(runner=DataflowRunner(), options=options), cfg)["decide"]
-    result = p.run()
-    job = result.job.json()
-    assert IMAGE in job and "ApplyFilters" in job
+    p = phases(lambda: beam.Pipeline(runner=DataflowRunner(),
+                                      options=PipelineOptions([*ARGS, "--no_auth"])),
+               cfg)["decide"]
+    staging, job_file = tmp_path / "staging", tmp_path / "job.json"
+    staging.mkdir()
+    cloud = p.options.view_as(GoogleCloudOptions)
+    cloud.staging_location = cloud.temp_location = str(staging)
+    cloud.template_location = str(job_file)  # written, not submitted
+    p.options.view_as(pipeline_options.TestOptions).dry_run = False
+    p.run(test_runner_api=False)
+    job = json.loads(job_file.read_text())
+    assert job["type"] == "JOB_TYPE_BATCH"
+    pool = job["environment"]["workerPools"][0]
+    assert pool["machineType"] == "n2-standard-8"
+    assert pool["autoscalingSettings"]["maxNumWorkers"] == 50
+    assert pool["workerHarnessContainerImage"] == IMAGE
+    assert {c["containerImage"] for c in pool["sdkHarnessContainerImages"]} == {IMAGE}
+    staged = {pkg["name"] for pkg in pool.get("packages", [])}
+    assert not any("sdk" in name and name.endswith((".tar.gz", ".whl")) for name in staged)
+    assert "use_runner_v2" in job["environment"]["experiments"]
+    graph = beam_runner_api_pb2.Pipeline.FromString((staging / "pipeline.pb").read_bytes())
+    labels = {t.unique_name.split("/")[0] for t in graph.components.transforms.values()}
+    assert {"ApplyFilters", "ShardStarts", "WritePlan"} <= labels
