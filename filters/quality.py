@@ -12,7 +12,7 @@ clip too short to measure) skips its check: the filter never drops for lack of e
 Defaults: DNSMOS OVRL < 3.0 drops (Emilia, He et al. 2024); clipping above 1 % of samples drops
 (speech amplified 30x had 41 % clipped); narrowband audio is flagged, not dropped (telephone
 speech is still speech). Kept segments get ``quality_tier`` (high/medium/low) from DNSMOS,
-WADA-SNR and label agreement, so a trainer can sample by tier instead of a single cut.
+blind SNR and label agreement, so a trainer can sample by tier instead of a single cut.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _audio_checks(seg: Segment, cfg: QualityConfig) -> list[tuple[str, float, st
     if seg.dc_offset is not None:
         above(abs(seg.dc_offset), cfg.max_dc_offset, Reason.DC_OFFSET, "|DC offset|")
     below(seg.loudness_lufs, cfg.min_loudness_lufs, Reason.TOO_QUIET, "loudness", " LUFS")
-    below(seg.snr_db, cfg.min_snr_db, Reason.LOW_SNR, "WADA-SNR", " dB")
+    below(seg.snr_db, cfg.min_snr_db, Reason.LOW_SNR, "SNR", " dB")
     below(seg.dnsmos, cfg.min_dnsmos_ovrl, Reason.LOW_DNSMOS, "DNSMOS OVRL")
     below(seg.bandwidth_hz, cfg.min_bandwidth_hz, Reason.NARROWBAND, "bandwidth", " Hz")
     below(seg.speech_ratio, cfg.min_speech_ratio, Reason.LOW_SPEECH_RATIO, "speech ratio")
@@ -106,7 +106,7 @@ def _label_checks(seg: Segment, cfg: QualityConfig) -> tuple[Segment, list[tuple
 
 
 def quality_tier(seg: Segment, cfg: QualityConfig) -> str:
-    """high / medium / low from DNSMOS OVRL, WADA-SNR and label agreement (see QualityConfig)."""
+    """high / medium / low from DNSMOS OVRL, blind SNR and label agreement (see QualityConfig)."""
 
     def at_least(value: float | None, bar: float) -> bool:
         return value is None or value >= bar

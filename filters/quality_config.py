@@ -32,8 +32,8 @@ class QualityConfig:
     flag_checks: tuple[str, ...] = ("narrowband",)  # checks that only flag, even in drop mode
     # --- audio (measured in analyse)
     min_dnsmos_ovrl: float = 3.0  # DNSMOS P.835 OVRL (1..5) below this: low_dnsmos (Emilia's cut)
-    min_snr_db: float = 0.0  # WADA-SNR (dB) below this: low_snr (-100 disables); noise alone
-    #                          measures -20, clean read speech 1-100 (WADA is noisy per clip)
+    min_snr_db: float = 0.0  # blind SNR (dB, filters/audio_quality.py) below this: low_snr (-100
+    #                          disables); noise alone measures -20, clean read speech ~10-45
     max_clipping_ratio: float = 0.01  # share of clipped samples above this: clipping (1 disables)
     max_dc_offset: float = 0.1  # |mean sample| above this: dc_offset (1 disables)
     max_silence_ratio: float = 0.8  # share of digitally silent 25 ms frames above: digital_silence
@@ -59,10 +59,10 @@ class QualityConfig:
     #     all medium bars are met, else low. A missing audio measure does not count against a
     #     segment; label agreement (CER source vs pseudo-label) must be known for high.
     tier_high_dnsmos: float = 3.5  # DNSMOS OVRL at least this for high
-    tier_high_snr_db: float = 25.0  # WADA-SNR at least this for high
+    tier_high_snr_db: float = 25.0  # blind SNR at least this for high
     tier_high_max_cer: float = 0.1  # source text vs pseudo-label CER at most this for high
     tier_medium_dnsmos: float = 3.0  # DNSMOS OVRL at least this for medium
-    tier_medium_snr_db: float = 10.0  # WADA-SNR at least this for medium
+    tier_medium_snr_db: float = 10.0  # blind SNR at least this for medium
     tier_medium_max_cer: float = 0.3  # CER at most this (or unknown) for medium
 
     def rate_bounds(self, language: str, dense: bool) -> tuple[float, float]:

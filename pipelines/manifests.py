@@ -163,7 +163,7 @@ def _shares(rows: list[dict[str, Any]], column: str) -> dict[str, float]:
 
 def sources_quality(recordings: list[dict[str, Any]], segments: list[dict[str, Any]],
                     rejects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per source: hours in (decoded) and kept, drops by reason, mean DNSMOS OVRL and WADA-SNR
+    """Per source: hours in (decoded) and kept, drops by reason, mean DNSMOS OVRL and blind SNR
     of what was kept, and the kept hours' shares by quality tier and label source; so a user
     sees which sources are worth crawling."""
     names = sorted({r["source_name"] or "" for r in (*recordings, *segments, *rejects)})
