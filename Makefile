@@ -42,6 +42,9 @@ $(STAMP): pyproject.toml
 	# resemblyzer (speaker-verification EER in benchmarks/privacy.py) without its deps: it would
 	# install webrtcvad over webrtcvad-wheels' module of the same name.
 	$(BIN)/pip install -q --no-deps resemblyzer==0.1.4
+	# Presidio's analyzer (the baseline of benchmarks/pii.py, never the pipeline) without its
+	# deps: it caps preshed below spaCy's resolved 3.0.15; its other deps are in pyproject.toml.
+	$(BIN)/pip install -q --no-deps presidio-analyzer==2.2.366
 	touch $(STAMP)
 
 demo: setup
