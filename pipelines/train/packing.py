@@ -14,8 +14,10 @@ leaves about 3/4 of the encoder's input empty. The packer rebuilds full windows:
   windows. One language and task token still describes the whole window. The join is short
   because each curated segment already carries ``curate.segment.pad_s`` (0.3 s) of its own
   silence at both edges. On the demo run (21 segments of 3-9 s) the silent gaps, not the
-  fit, were most of the padding: with 1 s joins 17.5 % of window audio was padded, with 0.3 s
-  joins 14.7 % (``benchmarks/train_gpu.py --shards RUN/manifest/shards.json --packing``).
+  fit, were most of the padding: with 1 s joins 16.7-17.6 % of window audio was padded, with
+  0.3 s joins 11.7-14.7 % (three demo runs: recording ids hash the demo site's URLs, whose port
+  changes, so the order segments arrive in and the fit change;
+  ``benchmarks/train_gpu.py --shards RUN/manifest/shards.json --packing``).
 * ``none``: one segment a window.
 
 Shards are written in key order (``{recording_id}-{index:05d}``), so a recording's segments
