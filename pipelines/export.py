@@ -66,9 +66,9 @@ class ExportResult:
 # ---------------------------------------------------------------------------- reading a run
 
 
-def shard_list(run_dir: Path) -> list[Path]:
-    """The run's tars in shards.json order."""
-    index_path = run_dir / "manifest" / "shards.json"
+def shard_list(run_dir: Path, index: str = "manifest/shards.json") -> list[Path]:
+    """The run's tars in shards.json order (``index="ssl/shards.json"``: its ``ssl/`` tars)."""
+    index_path = run_dir / index
     if not index_path.is_file():
         raise FileNotFoundError(f"{index_path}: not a published run (no manifest/shards.json)")
     index = json.loads(index_path.read_text(encoding="utf-8"))
@@ -233,7 +233,8 @@ def _size_category(n: int) -> str:
     return "n>10M"
 
 
-def dataset_card(run_dir: Path, segments: dict[str, dict[str, Any]], n_shards: int) -> str:
+def dataset_card(run_dir: Path, segments: dict[str, dict[str, Any]], n_shards: int,
+                 n_ssl_shards: int = 0) -> str:
     """README.md with the YAML header ``datasets`` and the Hub read, and the run's figures."""
     import yaml
 
@@ -267,6 +268,9 @@ def dataset_card(run_dir: Path, segments: dict[str, dict[str, Any]], n_shards: i
         "configs": [{"config_name": "default",
                      "data_files": [{"split": "train", "path": "data/train/*.tar"}]}],
     }
+    if n_ssl_shards:  # curate.ssl: audio-only shards, a config of their own
+        header["configs"].append({"config_name": "ssl", "data_files": [
+            {"split": "train", "path": "data/ssl/*.tar"}]})
     if len(licences) > 1:
         header["license_name"] = "mixed: see the Licences table"
     run = stats.get("run", {})
@@ -305,6 +309,18 @@ def dataset_card(run_dir: Path, segments: dict[str, dict[str, Any]], n_shards: i
               f"{stats.get('rejects', {}).get('count', 0)} recording(s)/segment(s) were "
               "rejected, by reason:", "", "| reason | count |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(rejects.items())]
+    ssl = stats.get("ssl") or {}
+    if n_ssl_shards:
+        lines += ["", "## Unlabelled speech (config `ssl`)", "",
+                  f"{ssl.get('segments', '?')} segment(s), {ssl.get('hours', 0):.4f} hours in "
+                  f"{n_ssl_shards} shard(s) (`data/ssl/`): clean speech dropped from the "
+                  "labelled data only because no label could be trusted, for self-supervised "
+                  "pretraining. Audio and provenance only (`KEY.flac` + `KEY.json`, no text); "
+                  "`metadata/ssl_segments.parquet` lists them. Load with "
+                  "`load_dataset(\"PATH_OR_REPO\", \"ssl\", split=\"train\")`.", "",
+                  "| label reject reason | segments | hours |", "|---|---|---|"]
+        lines += [f"| {k} | {v['segments']} | {v['hours']:.4f} |"
+                  for k, v in sorted((ssl.get("by_reason") or {}).items())]
     lines += ["", "## Loading", "", "```python",
               "from datasets import load_dataset",
               "ds = load_dataset(\"PATH_OR_REPO\", split=\"train\", streaming=True)",
@@ -328,7 +344,19 @@ def _hf(run_dir: Path, out: Path, final: Path) -> int:
             shutil.copy2(shard, target)
     (out / "metadata").mkdir()
     shutil.copy2(run_dir / "manifest" / "segments.parquet", out / "metadata" / "segments.parquet")
-    (out / "README.md").write_text(dataset_card(run_dir, segments, len(shards)),
+    ssl = (shard_list(run_dir, "ssl/shards.json") if (run_dir / "ssl" / "shards.json").is_file()
+           else [])
+    if ssl:
+        (out / "data" / "ssl").mkdir()
+        for shard in ssl:
+            target = out / "data" / "ssl" / shard.name
+            try:
+                os.link(shard, target)
+            except OSError:
+                shutil.copy2(shard, target)
+        shutil.copy2(run_dir / "ssl" / "segments.parquet",
+                     out / "metadata" / "ssl_segments.parquet")
+    (out / "README.md").write_text(dataset_card(run_dir, segments, len(shards), len(ssl)),
                                    encoding="utf-8")
     return len(segments)
 

@@ -135,3 +135,26 @@ def test_a_takedown_removes_its_recordings_from_ssl_too(demo_run, tmp_path):
     assert stats["ssl"]["segments"] == len(after)
     report = verify_run(str(copy), progress=False)
     assert report.ok, report.render()
+
+
+def test_the_hf_export_carries_ssl_as_its_own_config(demo_run, tmp_path):
+    import yaml
+    from datasets import Features, Value, load_dataset
+
+    from pipelines.export import export_run
+    from schemas.arrow import SSL_SEGMENT_SCHEMA
+
+    out, _ = demo_run
+    result = export_run(out, "hf", tmp_path / "hf")
+    card = (result.path / "README.md").read_text()
+    header = yaml.safe_load(card.split("---")[1])
+    assert [c["config_name"] for c in header["configs"]] == ["default", "ssl"]
+    ssl_rows = pq.read_table(out / "ssl/segments.parquet").to_pylist()
+    meta = dict(Features.from_arrow_schema(SSL_SEGMENT_SCHEMA.remove(
+        SSL_SEGMENT_SCHEMA.get_field_index("shard"))))
+    features = Features({"__key__": Value("string"), "__url__": Value("string"),
+                         "flac": Value("binary"), "json": meta})
+    ds = load_dataset(str(result.path), "ssl", split="train", features=features,
+                      cache_dir=str(tmp_path / "cache"))
+    assert sorted(ds["__key__"]) == sorted(r["segment_id"] for r in ssl_rows)
+    assert "## Unlabelled speech" in card
