@@ -131,3 +131,12 @@ def test_measure_fills_every_field():
     assert m.snr_db == pytest.approx(20, abs=2)
     assert m.bandwidth_hz >= 7500 and m.clipping_ratio < 0.001 and m.silence_ratio == 0.0
     assert m.loudness_lufs is not None and m.peak_dbfs == pytest.approx(-6.02, abs=0.05)
+
+
+def test_the_vectorised_cliff_percentile_matches_numpy():
+    from filters.audio_quality import _suffix_p90
+
+    db = np.random.default_rng(6).normal(-30, 20, 257)
+    ks = np.arange(20, 248)
+    want = [np.percentile(db[k + 1:], 90) for k in ks]
+    assert np.allclose(_suffix_p90(db, ks), want, rtol=0, atol=1e-9)
