@@ -14,7 +14,8 @@ def test_flag_mode_tiers_records_and_reports_per_source_quality(curated_run):
     segments = pl.read_parquet(curated_run / "manifest/segments.parquet")
     assert segments.height > 0
     assert set(segments["quality_tier"]) <= {"high", "medium", "low"}
-    assert segments["snr_db"].null_count() == 0 and segments["dnsmos"].null_count() == 0
+    for measure in ("snr_db", "dnsmos", "bandwidth_hz", "speech_ratio", "chars_per_second"):
+        assert segments[measure].null_count() == 0, measure
 
     # espeak-ng voices score DNSMOS OVRL ~2.9: under the 3.0 cut, flagged on a passed verdict
     below = [r for r in segments.iter_rows(named=True) if r["dnsmos"] < 3.0]
