@@ -354,7 +354,7 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
               "audio_edits": r.get("audio_edits") or []}
              for r in plan if not r["keep"]
              and r["reject_reason"] not in (Reason.TAKEN_DOWN, Reason.PII)]
-    shard_rows, ssl_shard_rows = run_publish(out, analysis_dir, plan, reject_refs + drops,
+    shard_rows, ssl_shard_rows = run_publish(out, analysis_dir, reject_refs + drops,
                                              config.curate.shards.flac_compression, beam_args,
                                              config.curate.anonymise, privacy.fade_ms)
     stats = finish_run(out, config, analysis_dir, owner, inputs, plan, shard_rows, run_info,

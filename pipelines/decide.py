@@ -30,7 +30,7 @@ from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines import runners
 from pipelines.config import ConfigError, RunConfig
-from pipelines.manifests import unique_rows, write_parquet
+from pipelines.manifests import PLAN_ROW_GROUP, unique_rows, write_parquet
 from pipelines.stages.decide import DecideRecording
 from pipelines.stages.dedup import Deduplicate, apply_dedup, node_from_row
 from pipelines.stages.rows import WriteRows, read_rows
@@ -85,6 +85,13 @@ class ShardStarts(beam.CombineFn):
 
 def _write_starts(starts: list[str], parts_dir: str, name: str = STARTS_FILE) -> None:
     sio.write_text_atomic(sio.join(parts_dir, name), json.dumps(starts))
+
+
+def read_starts(plan_dir: str, name: str) -> list[str]:
+    """The first segment id of each shard (``STARTS_FILE``) or ``ssl/`` shard
+    (``SSL_STARTS_FILE``), as decide's workers wrote them and ``run_decide`` kept them beside
+    the plan."""
+    return _read_starts(plan_dir, name)
 
 
 def _read_starts(parts_dir: str, name: str) -> list[str]:
@@ -227,7 +234,9 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
         sio.write_text_atomic(sio.join(dedup_dir, DEDUP_SETTINGS), json.dumps(
             {k: getattr(cfg, k) for k in ANALYSE_FIELDS}, sort_keys=True))
     rows = read_plan(parts)
-    write_parquet(sio.join(plan_dir, PLAN_FILE), rows, PLAN_SCHEMA)
+    write_parquet(sio.join(plan_dir, PLAN_FILE), rows, PLAN_SCHEMA, PLAN_ROW_GROUP)
+    for name in (STARTS_FILE, SSL_STARTS_FILE):  # publish's shard list (read_starts)
+        sio.write_text_atomic(sio.join(plan_dir, name), json.dumps(_read_starts(parts, name)))
     if sio.exists(parts):
         fs, path = sio.fs_and_path(parts)
         fs.rm(path, recursive=True)

@@ -32,9 +32,16 @@ def _unique(rows: list[dict[str, Any]], key: str | tuple[str, ...]) -> list[dict
     return [seen[k] for k in sorted(seen)]
 
 
-def write_parquet(uri: str, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+# Rows per row group of RUN/plan/segments.parquet: a publish worker reads the row groups whose
+# segment_id range meets its shard's (pipelines/stages/publish.py ReadShardPlan), so a shard
+# costs a few of these rows read, not the whole plan.
+PLAN_ROW_GROUP = 32768
+
+
+def write_parquet(uri: str, rows: list[dict[str, Any]], schema: pa.Schema,
+                  row_group_size: int | None = None) -> None:
     buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buf, row_group_size=row_group_size)
     sio.write_bytes_atomic(uri, buf.getvalue())
 
 

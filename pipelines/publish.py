@@ -3,6 +3,11 @@
 Kept samples stream from the analysis packs into ``RUN/shards/shard-NNNNNN.tar`` (sorted keys,
 deterministic names, temp + rename, the plan's audio edits applied); reject samples for listening
 go to ``RUN/samples/rejected/``. The launcher then writes the manifests from the plan.
+
+The job is handed the shard starts decide kept beside the plan (one id a shard), and each shard's
+task reads its own rows from ``RUN/plan/segments.parquet``: a plan of millions of rows never
+passes through the launcher into the job graph (where Dataflow's request size would cap it) or
+through a shuffle.
 """
 
 from __future__ import annotations
@@ -18,7 +23,14 @@ from filters.anonymise_config import AnonymiseConfig
 from filters.audio_edits import DEFAULT_FADE_MS
 from pipelines import io as sio
 from pipelines import runners
-from pipelines.stages.publish import WriteRejectSamples, WriteShard, WriteSslShard
+from pipelines.decide import PLAN_FILE, SSL_STARTS_FILE, STARTS_FILE, read_starts
+from pipelines.stages.publish import (
+    ReadShardPlan,
+    WriteRejectSamples,
+    WriteShard,
+    WriteSslShard,
+    shard_ranges,
+)
 from pipelines.stages.rows import WriteRows, read_rows
 
 log = logging.getLogger("speechcurate.publish")
@@ -48,27 +60,23 @@ def pick_reject_samples(rows: list[dict[str, Any]],
 
 
 def build_pipeline(p: beam.Pipeline, analysis_dir: str, run_dir: str,
-                   plan: list[dict[str, Any]], reject_refs: list[dict[str, Any]],
+                   starts: list[str], ssl_starts: list[str], reject_refs: list[dict[str, Any]],
                    flac_compression: int, anonymise: AnonymiseConfig | None = None,
                    fade_ms: float = DEFAULT_FADE_MS) -> None:
-    """Shards from the kept plan rows; reject samples for listening."""
-    groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in plan:
-        if row["keep"]:
-            groups[row["shard_index"]].append(row)
-    shards = (p | "Shards" >> beam.Create(sorted(groups.items()))
+    """Shards and ``ssl/`` shards from the plan, each read by its own task; reject samples for
+    listening. ``starts``/``ssl_starts``: the first segment id of each shard (decide's)."""
+    plan_uri = sio.join(run_dir, "plan", PLAN_FILE)
+    shards = (p | "Shards" >> beam.Create(shard_ranges(starts))
               | "SpreadShards" >> beam.Reshuffle()
+              | "ReadShardPlan" >> beam.ParDo(ReadShardPlan(plan_uri, "shard_index"))
               | "WriteShards" >> beam.ParDo(WriteShard(analysis_dir, sio.join(run_dir, "shards"),
                                                        flac_compression, anonymise, fade_ms))
               | "ShardRows" >> beam.ParDo(WriteRows(sio.join(run_dir, WORK_SHARDS), None)))
-    ssl_groups: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in plan:
-        if row.get("ssl"):
-            ssl_groups[row["ssl_index"]].append(row)
     sinks = [shards]
-    if ssl_groups:
-        sinks.append(p | "SslShards" >> beam.Create(sorted(ssl_groups.items()))
+    if ssl_starts:
+        sinks.append(p | "SslShards" >> beam.Create(shard_ranges(ssl_starts))
                      | "SpreadSslShards" >> beam.Reshuffle()
+                     | "ReadSslShardPlan" >> beam.ParDo(ReadShardPlan(plan_uri, "ssl_index"))
                      | "WriteSslShards" >> beam.ParDo(WriteSslShard(
                          analysis_dir, sio.join(run_dir, SSL_DIR), flac_compression, anonymise,
                          fade_ms))
@@ -79,22 +87,25 @@ def build_pipeline(p: beam.Pipeline, analysis_dir: str, run_dir: str,
     runners.finish(*sinks, samples)
 
 
-def run_publish(run_dir: str, analysis_dir: str, plan: list[dict[str, Any]],
-                reject_refs: list[dict[str, Any]], flac_compression: int,
+def run_publish(run_dir: str, analysis_dir: str, reject_refs: list[dict[str, Any]],
+                flac_compression: int,
                 beam_args: list[str],
                 anonymise: AnonymiseConfig | None = None,
                 fade_ms: float = DEFAULT_FADE_MS) -> tuple[list[dict[str, Any]],
                                                            list[dict[str, Any]]]:
-    """Write the shards, the ``ssl/`` shards and reject samples; returns one row per written
-    shard and one per written ``ssl/`` shard, each by index."""
+    """Write the shards, the ``ssl/`` shards and reject samples from ``RUN/plan/``; returns one
+    row per written shard and one per written ``ssl/`` shard, each by index. The launcher reads
+    only the shard starts; the workers read the plan rows of their shard."""
     shards_dir, samples_dir = sio.join(run_dir, "shards"), sio.join(run_dir, "samples")
     parts, ssl_parts = sio.join(run_dir, WORK_SHARDS), sio.join(run_dir, WORK_SSL)
     for stale in (shards_dir, samples_dir, parts, ssl_parts, sio.join(run_dir, SSL_DIR)):
         _clear(stale)
     sio.makedirs(shards_dir)
+    plan_dir = sio.join(run_dir, "plan")
     with runners.pipeline(beam_args) as p:
-        build_pipeline(p, analysis_dir, run_dir, plan, reject_refs, flac_compression, anonymise,
-                       fade_ms)
+        build_pipeline(p, analysis_dir, run_dir, read_starts(plan_dir, STARTS_FILE),
+                       read_starts(plan_dir, SSL_STARTS_FILE), reject_refs, flac_compression,
+                       anonymise, fade_ms)
     written = {r["index"]: r for r in read_rows(parts)}
     ssl = {r["index"]: r for r in read_rows(ssl_parts)} if sio.exists(ssl_parts) else {}
     _clear(sio.join(run_dir, "_work"))

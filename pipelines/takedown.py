@@ -57,7 +57,13 @@ from filters.takedown import RULE_KINDS, TakedownConfig, redact_reject_row, rule
 from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines.config import ConfigError, RunConfig
-from pipelines.manifests import REJECT_KEY, compute_stats, unique_rows, write_parquet
+from pipelines.manifests import (
+    PLAN_ROW_GROUP,
+    REJECT_KEY,
+    compute_stats,
+    unique_rows,
+    write_parquet,
+)
 from pipelines.stages.decide import plan_reject
 from schemas import accounting
 from schemas.analysis import PLAN_SCHEMA
@@ -469,7 +475,8 @@ def _write_outputs(run_dir: str, stats: dict[str, Any], plan: list[dict[str, Any
         sio.write_text_atomic(sio.join(run_dir, SSL_DIR, "shards.json"),
                               json.dumps(ssl_index, indent=2))
     manifest = sio.join(run_dir, "manifest")
-    write_parquet(sio.join(run_dir, "plan", "segments.parquet"), plan, PLAN_SCHEMA)
+    write_parquet(sio.join(run_dir, "plan", "segments.parquet"), plan, PLAN_SCHEMA,
+                  PLAN_ROW_GROUP)
     write_parquet(sio.join(manifest, "segments.parquet"), segments, SEGMENT_SCHEMA)
     write_parquet(sio.join(manifest, "rejects.parquet"), rejects, REJECT_SCHEMA)
     sio.write_text_atomic(sio.join(manifest, "shards.json"), json.dumps(index, indent=2))

@@ -63,6 +63,37 @@ def sample_metadata(row: dict[str, Any], publish_alpha: bool = True) -> dict[str
     return meta
 
 
+def shard_ranges(starts: list[str]) -> list[tuple[int, str, str | None]]:
+    """(index, its first segment id, the next shard's or None) of each shard: all a publish
+    task is handed to find its rows in the plan, so the job graph holds one small element a
+    shard, never the plan rows."""
+    return [(i, first, starts[i + 1] if i + 1 < len(starts) else None)
+            for i, first in enumerate(starts)]
+
+
+class ReadShardPlan(beam.DoFn):
+    """(index, first id, next first id) -> (index, the plan rows of that shard).
+
+    Reads ``RUN/plan/segments.parquet`` (sorted by segment id, in row groups of
+    ``pipelines.manifests.PLAN_ROW_GROUP``) with the shard's id range as a filter, so only the
+    row groups that meet it are read; ``index_column`` (``shard_index`` or ``ssl_index``) picks
+    the shard's rows among them. The plan stays in storage: the launcher never ships it."""
+
+    def __init__(self, plan_uri: str, index_column: str):
+        self.plan_uri = plan_uri
+        self.index_column = index_column
+
+    def process(self, element):
+        import pyarrow.parquet as pq
+
+        index, first, following = element
+        filters = [(self.index_column, "==", index), ("segment_id", ">=", first)]
+        if following is not None:
+            filters.append(("segment_id", "<", following))
+        fs, path = sio.fs_and_path(self.plan_uri)
+        yield index, pq.read_table(path, filesystem=fs, filters=filters).to_pylist()
+
+
 class WriteShard(beam.DoFn):
     """(shard index, plan rows) -> one row describing the written shard (size, md5, keys)."""
 

@@ -65,9 +65,8 @@ def phases(p_for, cfg) -> dict[str, beam.Pipeline]:
                            frozenset(), 1)
     decide.build_pipeline(built["decide"], cfg, f"{RUN}/analysis", {"r": "pack-1"},
                           f"{RUN}/plan/_parts", decide.REGISTRY)
-    plan = [{"keep": True, "shard_index": 0, "segment_id": "r-00000"}]
-    publish.build_pipeline(built["publish"], f"{RUN}/analysis", RUN, plan, [],
-                           cfg.curate.shards.flac_compression)
+    publish.build_pipeline(built["publish"], f"{RUN}/analysis", RUN, ["r-00000", "r-00040"],
+                           ["r-00007"], [], cfg.curate.shards.flac_compression)
     return built
 
 
@@ -92,7 +91,8 @@ def test_every_phase_constructs_for_dataflow(tmp_path):
     expected = {"crawl": ("Discover", "Fetch", "WriteItems", "WriteRejects", "Finished"),
                 "analyse": ("DecodeAndSegment", "PseudoLabel", "MeasureAndCommit", "Finished"),
                 "decide": ("ApplyFilters", "ShardStarts", "WriteStarts", "WritePlan", "Finished"),
-                "publish": ("WriteShards", "WriteRejectSamples", "Finished")}
+                "publish": ("ReadShardPlan", "WriteShards", "ReadSslShardPlan",
+                            "WriteSslShards", "WriteRejectSamples", "Finished")}
     launcher_model = str(resolve_model("tiny.en")).encode()
     for name, p in built.items():
         proto = p.to_runner_api(default_environment=env)
