@@ -149,16 +149,6 @@ def test_a_completed_run_is_not_redone(run_dir, corpus, capsys):
     assert (run_dir / "manifest/segments.parquet").stat().st_mtime == before
 
 
-def test_multi_process_runner_gives_the_same_segments(run_dir, corpus, tmp_path):
-    out = tmp_path / "mp"
-    run(corpus["config"], out, "--direct_running_mode=multi_processing",
-        "--direct_num_workers=2")
-    cols = ["segment_id", "start", "end", "pseudo_label"]
-    a = pl.read_parquet(run_dir / "manifest/segments.parquet").select(cols).sort("segment_id")
-    b = pl.read_parquet(out / "manifest/segments.parquet").select(cols).sort("segment_id")
-    assert a.height > 0 and a.equals(b)
-
-
 def test_output_to_an_fsspec_url(tmp_path, espeak_available):
     import fsspec
 
