@@ -167,7 +167,8 @@ def _with_dedup(p: beam.Pipeline, plan0, cfg: DedupConfig, analysis_dir: str, pa
                | "ReadDedup" >> beam.FlatMap(_dedup_payload, analysis_dir, owner))
     meta = (plan0 | "KeptForDedup" >> beam.Filter(lambda r: r["keep"])
             | "Meta" >> beam.Map(lambda r: (r["segment_id"], {
-                "quality_tier": r["quality_tier"], "duration": r["duration"]})))
+                "quality_tier": r["quality_tier"], "duration": r["duration"],
+                "bandwidth_hz": r.get("bandwidth_hz"), "dnsmos": r.get("dnsmos")})))
     nodes = ({"meta": meta, "payload": payload} | "JoinNodes" >> beam.CoGroupByKey()
              | "Nodes" >> beam.FlatMap(_node))
     held = (p | "HeldIndex" >> beam.Create(held_index_files(cfg))

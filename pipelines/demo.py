@@ -101,15 +101,15 @@ def encode(samples: np.ndarray, path: Path, codec: str) -> None:
     codec_name, rate, fmt = {
         "mp3": ("libmp3lame", 16000, "mp3"), "ogg": ("libopus", 48000, "ogg"),
         "opus": ("libopus", 48000, "ogg"), "m4a": ("aac", 16000, "mp4"),
-        "webm": ("libopus", 48000, "webm"), "opus16k": ("libopus", 48000, "ogg"),
+        "webm": ("libopus", 48000, "webm"), "opus8k": ("libopus", 48000, "ogg"),
     }[codec]
     if rate != SAMPLE_RATE:
         samples = _upsample(samples, rate)
     pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
     with av.open(str(path), "w", format=fmt) as out:
         stream = out.add_stream(codec_name, rate=rate, layout="mono")
-        if codec == "opus16k":  # a low-bitrate re-encode (the copy the dedup stage must find)
-            stream.bit_rate = 16_000
+        if codec == "opus8k":  # a low-bitrate re-encode (the copy the dedup stage must find)
+            stream.bit_rate = 8_000
         frame_len = 960 if codec_name == "libopus" else 1024
         for i in range(0, len(pcm), frame_len):
             chunk = pcm[i:i + frame_len]
@@ -237,7 +237,7 @@ PLANTED = (
     Planted("music_no_speech", "label", "hallucination",
             "music without speech: Whisper hears no speech in it"),
     Planted("en_news_lowbitrate", "dedup", "near_duplicate_audio",
-            "en_news re-encoded at 16 kbit/s under another name: one copy kept"),
+            "en_news re-encoded at 8 kbit/s under another name: the original kept"),
     Planted("en_lecture_trimmed", "dedup", "near_duplicate_audio",
             "en_lecture with its first seconds cut: contained in the original"),
     Planted("en_garden", "dedup", "repeated_text",
@@ -304,7 +304,7 @@ def make_demo_corpus(directory: Path, items: tuple[DemoItem, ...] = ITEMS,
             write_transcript(directory / f"{item.stem}.{item.transcript}", item.transcript, cues)
         written.append(path)
     if planted:  # copies without transcripts: only the audio says they are the same episode
-        encode(spoken["en_news"], directory / "en_news_lowbitrate.opus", "opus16k")
+        encode(spoken["en_news"], directory / "en_news_lowbitrate.opus", "opus8k")
         trimmed = spoken["en_lecture"][int(2.5 * SAMPLE_RATE):]
         encode(trimmed, directory / "en_lecture_trimmed.wav", "wav")
         written += [directory / "en_news_lowbitrate.opus", directory / "en_lecture_trimmed.wav"]

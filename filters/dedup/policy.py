@@ -2,7 +2,8 @@
 
 Audio near-duplicates (the same recording re-encoded, re-uploaded, trimmed, or cut out of a longer
 one) carry no new information: one representative stays -- what an earlier run already holds
-first, then the best quality tier, then the longest, then the smallest id (deterministic) -- and
+first, then the best quality tier, then the longest, then the widest band and the best DNSMOS
+(so a low-bitrate re-encode never stands for its original), then the smallest id -- and
 the others drop as ``near_duplicate_audio``, naming the cluster and the representative.
 
 Text near-duplicates whose audio is *not* similar are different recordings of the same words: the
@@ -30,6 +31,8 @@ class Member:
     quality_tier: str = ""
     duration: float = 0.0
     held: str = ""  # the earlier run that holds it ("" for this run's candidates)
+    bandwidth_hz: float = 0.0  # effective bandwidth (0: unknown); a re-encode's loss shows here
+    dnsmos: float = 0.0  # DNSMOS OVRL (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,25 @@ class Outcome:
     detail: str = ""
 
 
+# Copies whose lengths differ by less than this are the same length: re-encodes move VAD cuts by a
+# frame or two, and that must not outweigh what the codec did to the sound.
+SAME_LENGTH_S = 0.25
+
+
 def _rank(m: Member) -> tuple:
     return (not m.held, TIER_RANK.get(m.quality_tier, 3), -round(m.duration, 3), m.node)
+
+
+def _representative(members: Sequence[Member]) -> Member:
+    """Held first, then the best tier; among the copies of (about) the longest length, the widest
+    band, then the best DNSMOS, so a low-bitrate re-encode never stands for its original; the
+    id breaks what is left (deterministic, but arbitrary, so it comes last)."""
+    best = min(_rank(m)[:2] for m in members)
+    top = [m for m in members if _rank(m)[:2] == best]
+    longest = max(m.duration for m in top)
+    near = [m for m in top if m.duration >= longest - SAME_LENGTH_S]
+    return min(near, key=lambda m: (-round(m.bandwidth_hz, -2), -round(m.dnsmos, 2),
+                                    -round(m.duration, 3), m.node))
 
 
 def _who(m: Member) -> str:
@@ -50,11 +70,10 @@ def _who(m: Member) -> str:
 
 def audio_policy(cluster: str, members: Sequence[Member]) -> list[Outcome]:
     """One representative per audio cluster; outcomes for this run's members only."""
-    ordered = sorted(members, key=_rank)
-    rep = ordered[0]
+    rep = _representative(members)
     out = [Outcome(rep.node, cluster, True)] if not rep.held else []
-    for m in ordered[1:]:
-        if m.held:
+    for m in sorted(members, key=_rank):
+        if m.held or m is rep:
             continue
         out.append(Outcome(m.node, cluster, False,
                            f"audio near-duplicate of {_who(rep)} in cluster {cluster} "

@@ -55,7 +55,8 @@ def node_from_row(row: dict[str, Any], held: str = "", tag: str = "") -> Node:
     """A Node from an analysis (or index) row; a held row's id gets its run's ``tag``."""
     node = f"{tag}{row['segment_id']}" if held else row["segment_id"]
     return Node(Member(node, row["recording_id"], row.get("quality_tier") or "",
-                       float(row.get("duration") or 0.0), held),
+                       float(row.get("duration") or 0.0), held,
+                       float(row.get("bandwidth_hz") or 0.0), float(row.get("dnsmos") or 0.0)),
                 row.get("text_hash") or "", int(row.get("text_words") or 0),
                 row.get("text_minhash") or None, row.get("audio_sha256") or "",
                 row.get("audio_fp") or None)

@@ -91,6 +91,19 @@ def test_audio_policy_keeps_the_best_tier_then_the_longest():
     assert "z" in out["x"].detail and "a-x" in out["x"].detail
 
 
+def test_audio_policy_keeps_the_wider_band_copy_of_equal_length_whatever_the_ids():
+    for ids in (("a", "b"), ("b", "a")):  # the id would decide if nothing else did
+        original = Member(ids[0], "r1", "medium", 3.93, "", 5700.0, 3.2)
+        reencoded = Member(ids[1], "r2", "medium", 3.96, "", 4750.0, 3.3)
+        out = {o.node: o.keep for o in audio_policy("a-x", [reencoded, original])}
+        assert out == {original.node: True, reencoded.node: False}
+    # a copy clearly longer still wins (the trimmed one is contained in it)
+    out = {o.node: o.keep for o in audio_policy("a-y", [
+        Member("t", "r1", "medium", 2.0, "", 8000.0, 3.5), Member("u", "r2", "medium", 4.0, "",
+                                                                  4000.0, 3.0)])}
+    assert out == {"u": True, "t": False}
+
+
 def test_audio_policy_never_readmits_what_an_earlier_run_holds():
     out = audio_policy("a-@0:h", [m("@0:h", "r0", "low", 1.0, held="run0"),
                                   m("n", "r1", "high", 9.0)])
