@@ -25,6 +25,8 @@ from xml.sax.saxutils import quoteattr
 
 from pipelines.crawl.site_server import Page, SiteServer, serve
 
+DEMO_PORT = 47615  # a fixed high port for repeatable ids; any free port when it is taken
+
 AUDIO_MIME = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
               "opus": "audio/ogg", "m4a": "audio/mp4", "webm": "audio/webm"}
 TRANSCRIPT_MIME = {"vtt": "text/vtt", "srt": "application/x-subrip", "txt": "text/plain"}
@@ -122,8 +124,12 @@ def build_site(corpus: Path) -> dict[str, Page]:
 
 @contextmanager
 def serve_demo_site(corpus: Path) -> Iterator[SiteServer]:
-    """Serve the demo site built from ``corpus`` on 127.0.0.1 (free port)."""
-    with serve(build_site(corpus)) as server:
+    """Serve the demo site built from ``corpus`` on 127.0.0.1, port ``DEMO_PORT`` when it is free.
+
+    Recording ids hash the media URL, port included: on the same port every demo run has the
+    same ids, so its shards, plan and figures repeat exactly (on another port they differ in
+    ids and segment order only)."""
+    with serve(build_site(corpus), port=DEMO_PORT) as server:
         yield server
 
 

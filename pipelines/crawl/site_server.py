@@ -55,9 +55,11 @@ class _QuietServer(ThreadingHTTPServer):
 class SiteServer:
     """The running server: ``url(path)`` builds absolute URLs, ``log`` lists requests."""
 
-    def __init__(self, routes: dict[str, Page | Handler], tls: ssl.SSLContext | None = None):
+    def __init__(self, routes: dict[str, Page | Handler], tls: ssl.SSLContext | None = None,
+                 port: int = 0):
         self.routes = routes
         self.tls = tls
+        self.port = port  # 0: any free port; another one is tried first, then any free one
         self.log = RequestLog()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -113,7 +115,12 @@ class SiteServer:
         return _Handler
 
     def start(self) -> SiteServer:
-        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        try:
+            self._httpd = _QuietServer(("127.0.0.1", self.port), self._handler_class())
+        except OSError:  # the preferred port is taken: any free one serves as well
+            if not self.port:
+                raise
+            self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
         if self.tls is not None:  # the handshake runs in the request's thread, not in accept()
             self._httpd.socket = self.tls.wrap_socket(
                 self._httpd.socket, server_side=True, do_handshake_on_connect=False)
@@ -162,10 +169,11 @@ def self_signed_tls(ip: str = "127.0.0.1") -> ssl.SSLContext:
 
 
 @contextmanager
-def serve(routes: dict[str, Page | Handler],
-          tls: ssl.SSLContext | None = None) -> Iterator[SiteServer]:
-    """Serve ``routes`` on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
-    server = SiteServer(routes, tls).start()
+def serve(routes: dict[str, Page | Handler], tls: ssl.SSLContext | None = None,
+          port: int = 0) -> Iterator[SiteServer]:
+    """Serve ``routes`` on 127.0.0.1 for the duration of the ``with`` block: on ``port`` when it
+    is free, else on any free port."""
+    server = SiteServer(routes, tls, port).start()
     try:
         yield server
     finally:

@@ -56,7 +56,7 @@ class DataConfig:
     max_gap_s: float = 1.0  # silence between packed segments: the real pause, capped at this
     join_gap_s: float = 0.3  # silence between segments of different recordings ("language"
     #                          packing); each segment has curate.segment.pad_s of its own
-    open_windows: int = 4  # windows kept open per language/task while packing (best fit)
+    open_windows: int = 8  # windows kept open per language/task while packing (best fit)
     shuffle_shards: bool = True  # a new shard order every epoch (seeded by seed and epoch)
     shuffle_buffer: int = 256  # windows in the sample shuffle buffer; 0: stream order
     batch_size: int = 16  # windows per micro-batch on each rank

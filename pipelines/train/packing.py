@@ -13,10 +13,9 @@ leaves about 3/4 of the encoder's input empty. The packer rebuilds full windows:
   of the same language and task (``join_gap_s`` of silence apart), best fit over a few open
   windows. One language and task token still describes the whole window. The join is short
   because each curated segment already carries ``curate.segment.pad_s`` (0.3 s) of its own
-  silence at both edges. On the demo run (21 segments of 3-9 s) the silent gaps, not the
-  fit, were most of the padding: with 1 s joins 16.7-17.6 % of window audio was padded, with
-  0.3 s joins 11.7-14.7 % (three demo runs: recording ids hash the demo site's URLs, whose port
-  changes, so the order segments arrive in and the fit change;
+  silence at both edges. On the demo run (22 segments of 3-9 s, three languages) the silent
+  gaps, not the fit, were most of the padding: 1 s joins padded 16.7-17.6 % of window audio,
+  0.3 s joins 16.1 % with 4 open windows and 13.6 % with 8 (6.0 % on 66 real-speech segments;
   ``benchmarks/train_gpu.py --shards RUN/manifest/shards.json --packing``).
 * ``none``: one segment a window.
 
@@ -123,7 +122,7 @@ class Packer:
 
     def __init__(self, *, window_s: float, mode: str = "language", max_gap_s: float = 1.0,
                  join_gap_s: float | None = None,
-                 open_windows: int = 4, max_tokens: int = 440,
+                 open_windows: int = 8, max_tokens: int = 440,
                  token_cost: Callable[[str], int] = lambda text: len(text.split()) + 2,
                  prev_text_prob: float = 0.0, rng: random.Random | None = None,
                  memory: int = 1024, prev_chars: int = 1000) -> None:

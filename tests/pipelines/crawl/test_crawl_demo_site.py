@@ -59,3 +59,18 @@ def test_demo_site_is_crawled_into_a_catalog(tmp_path):
     assert ("members/en_a.flac", "robots_disallowed") in reasons
     assert ("members/bonus.html", "robots_disallowed") in reasons
     assert ("partners/interview.html", "opted_out") in reasons
+
+
+def test_demo_site_takes_its_fixed_port_and_any_free_one_when_it_is_taken(tmp_path):
+    """Repeatable demo ids need the same port; a taken port must not stop the demo."""
+    import urllib.request
+
+    from pipelines.crawl.demo_site import DEMO_PORT
+
+    corpus = _corpus(tmp_path)
+    with serve_demo_site(corpus) as first:
+        with serve_demo_site(corpus) as second:
+            ports = [int(s.base.rsplit(":", 1)[1]) for s in (first, second)]
+            with urllib.request.urlopen(second.url("/robots.txt"), timeout=5) as reply:
+                assert b"Disallow" in reply.read()
+    assert DEMO_PORT in ports and ports[0] != ports[1]
