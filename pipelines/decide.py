@@ -51,6 +51,23 @@ def _keyed_rows(pack: str, analysis_dir: str, table: str, owner: dict[str, str])
             yield row["recording_id"], row
 
 
+def _pack_recordings(pack: str, analysis_dir: str, owner: dict[str, str]):
+    """One pack's recordings, each ``(recording_id, {"segments": rows, "recording": rows})``.
+
+    A recording's rows all live in the pack that owns it (``analysis_store.pack_rows``), so they
+    are grouped here, one pack at a time, and not by a shuffle: a CoGroupByKey would hold every
+    analysis row of the corpus at once (the DirectRunner keeps a shuffle's whole input in
+    memory, ~15 GB per million rows), where this holds one pack's."""
+    segments: dict[str, list[dict[str, Any]]] = {}
+    for rid, row in _keyed_rows(pack, analysis_dir, "segments", owner):
+        segments.setdefault(rid, []).append(row)
+    recordings: dict[str, list[dict[str, Any]]] = {}
+    for rid, row in _keyed_rows(pack, analysis_dir, "recordings", owner):
+        recordings.setdefault(rid, []).append(row)
+    for rid in sorted(segments):  # a recording without candidates has no plan rows
+        yield rid, {"segments": segments.pop(rid), "recording": recordings.pop(rid, [])}
+
+
 class ShardStarts(beam.CombineFn):
     """Every kept (segment id, FLAC bytes) -> the first key of each shard (filters.shard_plan).
 
@@ -187,12 +204,8 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
                    parts_dir: str, registry: tuple[Filter, ...], index_dir: str = "") -> None:
     packs = sorted(set(owner.values()))
     target = int(config.curate.shards.target_size_mb * 1024 * 1024)
-    grouped = {
-        "segments": p | "SegmentPacks" >> beam.Create(packs)
-        | "ReadSegments" >> beam.FlatMap(_keyed_rows, analysis_dir, "segments", owner),
-        "recording": p | "RecordingPacks" >> beam.Create(packs)
-        | "ReadRecordings" >> beam.FlatMap(_keyed_rows, analysis_dir, "recordings", owner),
-    } | "ByRecording" >> beam.CoGroupByKey()
+    grouped = (p | "Packs" >> beam.Create(packs)
+               | "ByRecording" >> beam.FlatMap(_pack_recordings, analysis_dir, owner))
     plan = grouped | "ApplyFilters" >> beam.ParDo(DecideRecording(config.curate, registry))
     sinks = []
     if global_filter(registry, config.curate, "dedup") is not None and index_dir:

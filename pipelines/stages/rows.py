@@ -1,8 +1,10 @@
 """Writing thin rows (manifests, stats inputs) as Parquet files through fsspec.
 
 Beam's own file sinks do not know fsspec URLs such as memory://, and a manifest row is small, so
-each bundle buffers its rows and writes one uniquely named Parquet file when it finishes; the
-launcher merges them. A retried bundle can leave a duplicate file; the merge drops duplicate ids.
+each bundle buffers its rows and writes a uniquely named Parquet file when it finishes, or every
+``FLUSH_ROWS`` rows (a runner may hand one worker the whole corpus as one bundle: decide's plan
+rows would then all be held as Python dicts); the launcher merges them. A retried bundle can leave
+duplicate files; the merge drops duplicate ids.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pyarrow.parquet as pq
 
 from pipelines import io as sio
 
+FLUSH_ROWS = 10_000  # rows a bundle buffers before it writes them as one part file
+
 
 class WriteRows(beam.DoFn):
     def __init__(self, directory: str, schema: pa.Schema | None):
@@ -29,6 +33,8 @@ class WriteRows(beam.DoFn):
 
     def process(self, row: dict[str, Any]):
         self._rows.append(row)
+        if len(self._rows) >= FLUSH_ROWS:
+            self.finish_bundle()
 
     def finish_bundle(self) -> None:
         if not self._rows:
