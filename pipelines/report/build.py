@@ -219,7 +219,7 @@ def render(run_dir: str, compare: str | None = None,
         "pii": summary["pii"].to_dicts(),
         "privacy": data.stats.get("privacy") or {},
         "translations": summary["translations"][0].to_dicts(),
-        "ssl": data.stats.get("ssl") or {},
+        "ssl": {"enabled": False, **(data.stats.get("ssl") or {})},  # runs before curate.ssl
         "sources_quality": data.stats.get("sources_quality") or {},
         "kept_samples": kept, "reject_samples": reject_samples,
         "plots": plots, "comparison": comparison,
