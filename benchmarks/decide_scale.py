@@ -16,8 +16,9 @@ runs store (``runs/demo``), FLAC sizes ~20 kB per second. Generation is chunked 
 memory while generating is one pack.
 
 Per size, the child prints the cumulative peak RSS and the wall time after each step:
-``beam`` (the Beam pipeline: read packs, group by recording, filter registry and PII scrub, the
-global shard plan, write plan parts and the shard starts), ``read_parts`` (the launcher reads
+``beam`` (the Beam pipeline: read packs and group each recording in the pack that owns it,
+filter registry and PII scrub, the global shard plan, write plan parts and the shard starts),
+``read_parts`` (the launcher reads
 the plan parts back as dicts, dedups them by id and looks each kept row's shard up,
 ``pipelines.decide.read_plan``) and ``write`` (``plan/segments.parquet``). ``--filters none``
 runs the same pipeline with an empty registry and PII detection off (every candidate kept), so
