@@ -174,11 +174,12 @@ def cost_model(run: Path, rates: dict[str, float], hours: float, vcpus: int,
     print(f"{'all':<9}{'':>18}{'':>12}{total_h:>9.1f}  (plus worker start-up, ~5 min a phase)")
     print(f"segments: {seg_per_h:,.0f} candidates and {kept / input_h:,.0f} kept per audio hour "
           f"-> {seg_per_h * hours / 1e6:,.1f} M candidates")
+    # decide groups each recording inside the pack that owns it, and publish's tasks read their
+    # shard's plan rows from Parquet: neither shuffles rows; the dedup verdicts are joined to
+    # every candidate's plan row by id
     shuffle = {
-        "decide: candidate rows grouped by recording": seg_per_h * hours * seg_pickled,
+        "decide: plan rows joined to dedup verdicts by id": seg_per_h * hours * plan_pickled,
         "decide: kept (key, size) pairs to the shard plan": kept / input_h * hours * 40,
-        "publish: kept plan rows grouped by shard (Create)": kept / input_h * hours
-        * plan_pickled,
     }
     for name, size in shuffle.items():
         print(f"shuffle  {name:<52}{size / 1e9:>10,.1f} GB")
