@@ -61,9 +61,15 @@ def _base() -> Path:
         shutil.copy2(d1 / name, staging / name)
     if target.exists():
         shutil.rmtree(target, ignore_errors=True)
+    return _move_into_place(staging, target)
+
+
+def _move_into_place(staging: Path, target: Path) -> Path:
+    """Rename a finished staging directory to ``target``; when another worker got there first,
+    its identical copy stays and ours is discarded."""
     try:
         os.replace(staging, target)
-    except OSError:  # another worker won the race; theirs is identical
+    except OSError:
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
@@ -88,11 +94,7 @@ def _staged(url: str) -> Path:
     for name in MODEL_FILES:
         if fs.isfile(f"{root}/{name}"):
             fs.get_file(f"{root}/{name}", str(staging / name))
-    try:
-        os.replace(staging, target)
-    except OSError:  # another process staged it first; theirs is identical
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return _move_into_place(staging, target)
 
 
 def check_model(name: str) -> None:

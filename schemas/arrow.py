@@ -105,33 +105,17 @@ SEGMENT_SCHEMA = pa.schema(
 # RUN/ssl/segments.parquet and each ssl/ sample's JSON (filters/ssl_speech.py): provenance,
 # timing and audio measures of label-untrusted speech; no text of any kind (no transcript,
 # pseudo-label, reject detail or verdict).
-SSL_SEGMENT_SCHEMA = pa.schema(
-    [
-        ("segment_id", pa.string()),
-        ("key", pa.string()),
-        ("recording_id", pa.string()),
-        ("index", pa.int32()),
-        ("source_uri", pa.string()),
-        ("source_name", pa.string()),
-        ("page_url", pa.string()),
-        ("licence", pa.string()),
-        ("declared_language", pa.string()),
-        ("start", pa.float64()),
-        ("end", pa.float64()),
-        ("duration", pa.float64()),
-        ("audio_language", pa.string()),
-        ("audio_language_prob", pa.float64()),
-        ("label_reject_reason", pa.string()),  # why the labelled corpus dropped it
-        ("speech_ratio", pa.float64()),
-        ("snr_db", pa.float64()),
-        ("dnsmos", pa.float64()),
-        ("bandwidth_hz", pa.float64()),
-        ("clipping_ratio", pa.float64()),
-        ("loudness_lufs", pa.float64()),
-        ("anonymise_alpha", pa.float64()),
-        ("shard", pa.string()),  # in segments.parquet only, like the labelled manifest
-    ]
-)
+# The names are the allowlist; the types are the labelled manifest's. `label_reject_reason` (why
+# the labelled corpus dropped it) is its own; `shard` is in segments.parquet only, like the
+# labelled manifest.
+SSL_SEGMENT_SCHEMA = pa.schema([
+    pa.field(name, pa.string()) if name == "label_reject_reason" else SEGMENT_SCHEMA.field(name)
+    for name in ("segment_id", "key", "recording_id", "index", "source_uri", "source_name",
+                 "page_url", "licence", "declared_language", "start", "end", "duration",
+                 "audio_language", "audio_language_prob", "label_reject_reason",
+                 "speech_ratio", "snr_db", "dnsmos", "bandwidth_hz", "clipping_ratio",
+                 "loudness_lufs", "anonymise_alpha", "shard")
+])
 
 REJECT_SCHEMA = pa.schema(
     [
