@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from schemas.records import Recording, Reject, Segment, Verdict
 
 Words = Sequence[tuple[str, float, float]]
 _DETECTORS: dict[str, Any] = {}
+_DETECTORS_LOCK = threading.Lock()  # held while loading: two threads never load one model twice
 _WORD = re.compile(r"\S+")
 PLACEHOLDER_VALUE = "<PII>"  # what a PII value quoted in a verdict detail becomes
 
@@ -54,11 +56,20 @@ def detector_for(pii: Any) -> Any:
     from filters.pii import PiiDetector
 
     key = repr(pii)
-    if key not in _DETECTORS:
-        detector = PiiDetector(pii)
-        detector.load_model()
-        _DETECTORS[key] = detector
-    return _DETECTORS[key]
+    with _DETECTORS_LOCK:
+        if key not in _DETECTORS:
+            detector = PiiDetector(pii)
+            detector.load_model()  # a failed load raises and stores nothing
+            _DETECTORS[key] = detector
+        return _DETECTORS[key]
+
+
+def clear_detectors() -> int:
+    """Forget this process's loaded detectors (the end of a phase); returns how many."""
+    with _DETECTORS_LOCK:
+        n = len(_DETECTORS)
+        _DETECTORS.clear()
+    return n
 
 
 def _flat(text: str | None) -> str:

@@ -26,8 +26,11 @@ What Beam 2.77's DaskRunner does not do, found by running these pipelines on
 3. It drops whatever a DoFn emits from ``finish_bundle``, such as ``BatchElements``' last batch:
    RunInference skips batching (Whisper takes one recording per call anyway) and the crawl
    batches its catalog files itself (files written in ``finish_bundle`` are side effects, kept).
-4. ``setup``/``teardown`` run once per partition, not per worker process: models load once per
-   recording with the default partitioning (part of analyse's time in benchmarks/scaling.py).
+4. ``setup``/``teardown`` run once per partition, not per worker process: a model loaded in
+   ``setup`` would load once per recording with the default partitioning. Models come from a
+   process-level cache instead (``pipelines.model_cache``) and decoder children are kept idle
+   between tasks (``pipelines.stages.isolated``); :func:`pipeline` releases both at the end of
+   each phase, in the launcher and on every Dask worker (:func:`release_process_resources`).
 5. Metrics are not collected (``result.metrics()`` raises); nothing here reads them.
 6. Dask runs workers as daemonic processes, which may not start children; analyse decodes in a
    child process (``pipelines.stages.isolated``), so workers need
@@ -150,12 +153,28 @@ def pipeline(beam_args: list[str]) -> Iterator[beam.Pipeline]:
     p = beam.Pipeline(options=PipelineOptions(normalise(beam_args)))
     yield p
     result = p.run()
+    client = getattr(result, "client", None)
     try:
         result.wait_until_finish()
     finally:
-        client = getattr(result, "client", None)
+        release_process_resources()
         if client is not None:
+            try:
+                client.run(release_process_resources)
+            except Exception as exc:  # noqa: BLE001 - cleanup never fails a finished phase
+                log.warning("DaskRunner: could not release the workers' models: %s", exc)
             client.close()
+
+
+def release_process_resources() -> dict[str, int]:
+    """Drop this process's cached models and end its idle decoder children (the end of a
+    phase: the next phase needs other models, and a Dask worker outlives the phase)."""
+    from filters.redaction import clear_detectors
+    from pipelines import model_cache
+    from pipelines.stages import isolated
+
+    return {"models": model_cache.clear() + clear_detectors(),
+            "decoders": isolated.close_idle()}
 
 
 def finish(*sinks: beam.PCollection) -> beam.PCollection:

@@ -30,9 +30,10 @@ from filters.audio import AudioError
 from filters.dedup.config import DedupConfig
 from filters.vad import segment_speech_counted
 from pipelines import io as sio
+from pipelines import model_cache
 from pipelines.config import DecodeConfig, LidConfig, SegmentConfig
 from pipelines.sources.local import LocalItem, load_item
-from pipelines.stages.isolated import IsolatedDecoder
+from pipelines.stages.isolated import borrow_decoder
 from schemas.analysis import (
     ANALYSIS_RECORDING_SCHEMA,
     ANALYSIS_REJECT_SCHEMA,
@@ -75,6 +76,28 @@ def _transcript_text(rec: Recording) -> str:
     return text[:TRANSCRIPT_LID_CHARS]
 
 
+def text_lid() -> Any:
+    """fastText lid.176, loaded once per worker process (``pipelines.model_cache``)."""
+    from filters.text_lid import TextLanguageIdentifier, lid176_path
+
+    path = str(lid176_path())
+    return model_cache.shared(("fasttext-lid", path),
+                              lambda: TextLanguageIdentifier(path).load())
+
+
+def dnsmos_scorer() -> Any:
+    """The DNSMOS scorer, built once per worker process and thread setting; None (with a
+    warning) without speechmos/onnxruntime."""
+    from filters import dnsmos
+
+    if not dnsmos.available():
+        log.warning("DNSMOS unavailable (speechmos or onnxruntime missing): not measured")
+        return None
+    threads = dnsmos.default_threads()
+    return model_cache.shared(("dnsmos", str(dnsmos.model_path()), threads),
+                              lambda: dnsmos.DnsmosScorer(threads=threads))
+
+
 class AnalyseRecording(beam.DoFn):
     """(Recording, side reject) -> RecordingWork: read, decode (in a child process with a
     deadline), VAD-segment, and identify the transcript's language with one fastText model."""
@@ -85,25 +108,19 @@ class AnalyseRecording(beam.DoFn):
         self.segment_cfg = segment
         self.lid_cfg = lid
         self.isolate = isolate
-        self._decoder: IsolatedDecoder | None = None
         self._lid: Any = None
 
     def setup(self) -> None:
         import multiprocessing
 
-        from filters.text_lid import TextLanguageIdentifier
-
         if self.isolate and multiprocessing.current_process().daemon:
             from pipelines.runners import DAEMON_HINT
 
             raise RuntimeError(f"analyse cannot isolate the decoder in this worker: {DAEMON_HINT}")
-        if self.isolate:
-            self._decoder = IsolatedDecoder(self.decode_cfg.timeout_s)
-        self._lid = TextLanguageIdentifier().load()
+        self._lid = text_lid()
 
     def teardown(self) -> None:
-        if self._decoder is not None:
-            self._decoder.close()
+        self._lid = None
 
     def _language(self, text: str | None) -> tuple[str, float]:
         text = (text or "").strip()
@@ -116,8 +133,9 @@ class AnalyseRecording(beam.DoFn):
         from filters.audio import decode_audio
 
         cfg = self.decode_cfg
-        if self._decoder is not None:
-            return self._decoder.decode(data, cfg.max_duration_s, cfg.min_duration_s)
+        if self.isolate:
+            with borrow_decoder(cfg.timeout_s) as decoder:
+                return decoder.decode(data, cfg.max_duration_s, cfg.min_duration_s)
         return decode_audio(data, cfg.max_duration_s, cfg.min_duration_s)
 
     def process(self, element: tuple[Recording, Reject | None]):
@@ -214,15 +232,9 @@ class MeasureAndCommit(beam.DoFn):
         self._open: dict[str, Any] | None = None
 
     def setup(self) -> None:
-        # DNSMOS loads once per worker; without speechmos/onnxruntime its columns stay null and
-        # the quality filter skips the DNSMOS check (it never drops for a missing measure).
-        from filters import dnsmos
-
-        self._dnsmos = None
-        if dnsmos.available():
-            self._dnsmos = dnsmos.DnsmosScorer(threads=dnsmos.default_threads())
-        else:
-            log.warning("DNSMOS unavailable (speechmos or onnxruntime missing): not measured")
+        # DNSMOS loads once per worker process; without speechmos/onnxruntime its columns stay
+        # null and the quality filter skips the DNSMOS check (it never drops for a missing measure).
+        self._dnsmos = dnsmos_scorer()
 
     def start_bundle(self) -> None:
         self._open = None

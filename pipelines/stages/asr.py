@@ -6,7 +6,8 @@ over the whole recording and each segment's encoder input depends only on its ow
 never of which other segments a runner happened to batch it with. ``asr.batch_size`` bounds the
 sub-batches inside a recording and changes speed only.
 
-``WhisperRecordingHandler`` loads the CTranslate2 model once per worker (``load_model``) and
+``WhisperRecordingHandler`` loads the CTranslate2 model once per worker process (``load_model``,
+through ``pipelines.model_cache``, so the DaskRunner's per-partition setup reuses it) and
 resolves the model *there*, from its name (``tiny.en``, ``base``: baked into the worker image by
 their PyPI packages; a directory on the worker; or a ``gs://``/``s3://`` copy staged once per
 worker), never from a path that exists only on the launcher. A recording whose labelling fails has
@@ -27,6 +28,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.ml.inference.base import ModelHandler, RunInference
 
+from pipelines import model_cache
 from pipelines.config import AsrConfig
 from pipelines.stages.analyse import RecordingWork
 from schemas.reasons import Reason, Stage
@@ -82,12 +84,23 @@ class WhisperRecordingHandler(ModelHandler[RecordingWork, RecordingWork, Any]):
     def __init__(self, config: AsrConfig):
         self.config = config
 
+    def model_key(self) -> tuple[str, ...]:
+        """What the loaded model depends on: its name and how CTranslate2 runs it."""
+        cfg = self.config
+        return ("whisper", cfg.model, cfg.device, cfg.compute_type, str(cfg.cpu_threads))
+
     def load_model(self) -> Any:
+        """The worker process's one copy of the model (``pipelines.model_cache``). RunInference
+        already keeps it through Beam's ``Shared`` (one load per Dask worker over its partitions,
+        measured), but that map keeps only a process's most recently acquired object alive and
+        keys it by transform instance; the process cache keeps it whatever else is acquired and
+        gives every handler with the same settings the same model."""
         from pipelines.models import resolve_model
         from pipelines.whisper import load_whisper
 
-        return load_whisper(str(resolve_model(self.config.model)), self.config.device,
-                            self.config.compute_type, self.config.cpu_threads)
+        cfg = self.config
+        return model_cache.shared(self.model_key(), lambda: load_whisper(
+            str(resolve_model(cfg.model)), cfg.device, cfg.compute_type, cfg.cpu_threads))
 
     def should_skip_batching(self) -> bool:
         # One recording per call: a long recording's audio is already large; batching happens

@@ -11,11 +11,22 @@ behind. On Linux the child asks the kernel for SIGKILL when its parent dies
 kernel ties that signal to the parent *thread* that started the child, so children are started
 from one daemon thread that lives as long as the process, never from a short-lived worker
 thread (Beam's threads come and go).
+
+Children outlive DoFns: Beam's DaskRunner sets a DoFn up and tears it down for every partition
+(every recording), and starting a child (a fresh interpreter importing numpy and the decoders)
+for each one cost more than decoding many recordings. A DoFn borrows a decoder from the process's
+idle ones (:func:`borrow_decoder`) for one decode and gives it back; a decoder is used by one
+thread at a time, so one thread's deadline never includes another's decode, and the reset after a
+timeout or a crash kills only the child whose input caused it (the decoder goes back without a
+child and starts a new one when next used). Idle children are at most as many as threads that
+decoded at once; :func:`close_idle` ends them (``pipelines.runners.pipeline`` calls it at the end
+of each phase, in the launcher and on every Dask worker).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -24,7 +35,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from filters.audio import AudioError, DecodedAudio, decode_audio
@@ -139,3 +150,38 @@ class IsolatedDecoder:
 
     def close(self) -> None:
         self._reset()
+
+
+_idle: list[IsolatedDecoder] = []  # this process's decoders that no thread is using
+_idle_lock = threading.Lock()
+_idle_pid = os.getpid()
+
+
+@contextlib.contextmanager
+def borrow_decoder(timeout_s: float) -> Iterator[IsolatedDecoder]:
+    """An idle decoder of this process (or a new one) for this thread's use only, with the
+    deadline ``timeout_s``; it goes back to the idle ones when the block ends, also after a
+    timeout or a crash (it has reset itself then)."""
+    global _idle, _idle_pid
+    with _idle_lock:
+        if _idle_pid != os.getpid():  # a forked child: the parent's decoders are not ours
+            _idle, _idle_pid = [], os.getpid()
+        decoder = _idle.pop() if _idle else IsolatedDecoder(timeout_s)
+    decoder.timeout_s = timeout_s
+    try:
+        yield decoder
+    finally:
+        with _idle_lock:
+            if _idle_pid == os.getpid():
+                _idle.append(decoder)
+
+
+def close_idle() -> int:
+    """End every idle decoder child of this process; returns how many decoders were idle.
+    Decoders borrowed at the time are not touched."""
+    with _idle_lock:
+        idle = _idle[:] if _idle_pid == os.getpid() else []
+        _idle.clear()
+    for decoder in idle:
+        decoder.close()
+    return len(idle)

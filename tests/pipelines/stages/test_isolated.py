@@ -13,7 +13,7 @@ import pytest
 
 from filters.audio import AudioError
 from pipelines.demo import encode
-from pipelines.stages.isolated import IsolatedDecoder
+from pipelines.stages.isolated import IsolatedDecoder, borrow_decoder, close_idle
 from schemas.reasons import Reason
 
 
@@ -43,7 +43,7 @@ def test_decoder_errors_cross_the_process_boundary_with_their_reason():
 CHILD_SCRIPT = """
 import io, json, sys, time, wave
 from multiprocessing import resource_tracker
-from pipelines.stages.isolated import IsolatedDecoder
+from pipelines.stages.isolated import IsolatedDecoder, borrow_decoder, close_idle
 
 buf = io.BytesIO()
 with wave.open(buf, "wb") as w:
@@ -127,3 +127,54 @@ def _silence_wav() -> bytes:
         w.setframerate(16000)
         w.writeframes(b"\x00\x00" * 16000)
     return buf.getvalue()
+
+
+def test_a_borrowed_decoder_keeps_its_child_across_borrows_and_threads_get_their_own():
+    """The DaskRunner sets analyse up once per recording: the child is started once per process
+    (not per recording), and two threads decoding at once never share a child (one's deadline
+    must not include the other's decode, nor its reset kill the other's decode)."""
+    close_idle()
+    data = _silence_wav()
+    with borrow_decoder(120) as first:
+        first.decode(data, 60, 0)
+        pid = first.child_pid
+    with borrow_decoder(120) as again:
+        assert again is first
+        again.decode(data, 60, 0)
+        assert again.child_pid == pid
+    inside = threading.Barrier(2)
+    held: list[IsolatedDecoder] = []
+
+    def hold() -> None:
+        with borrow_decoder(120) as decoder:
+            held.append(decoder)
+            inside.wait(30)  # both threads hold a decoder at the same time
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(held) == 2 and held[0] is not held[1]
+    assert close_idle() == 2
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def test_a_timeout_resets_only_the_borrowed_decoder():
+    close_idle()
+    data = _silence_wav()
+    with borrow_decoder(120) as other:
+        other.decode(data, 60, 0)
+        other_pid = other.child_pid
+        with borrow_decoder(0.001) as slow, pytest.raises(AudioError) as err:
+            slow.decode(data, 60, 0)
+        assert err.value.reason == Reason.DECODE_TIMEOUT and slow is not other
+        assert other.child_pid == other_pid and _alive(other_pid)
+    with borrow_decoder(120) as a, borrow_decoder(120) as b:  # both back; the reset one
+        assert {a, b} == {slow, other}  # starts a new child
+        for decoder in (a, b):
+            assert decoder.decode(data, 60, 0).duration == pytest.approx(1.0, abs=0.05)
+    assert close_idle() == 2
