@@ -15,16 +15,16 @@ some ~15 %, a few ~60 % = garbage), Whisper scores and audio measures drawn arou
 runs store (``runs/demo``), FLAC sizes ~20 kB per second. Generation is chunked by pack, so
 memory while generating is one pack.
 
-Per size, the child prints the cumulative peak RSS and the wall time after each step:
-``beam`` (the Beam pipeline: read packs and group each recording in the pack that owns it,
-filter registry and PII scrub, the global shard plan, write plan parts and the shard starts),
-``read_parts`` (the launcher reads
-the plan parts back as dicts, dedups them by id and looks each kept row's shard up,
-``pipelines.decide.read_plan``) and ``write`` (``plan/segments.parquet``). ``--filters none``
-runs the same pipeline with an empty registry and PII detection off (every candidate kept), so
-the runner and the global steps are measured apart from the filters' CPU. The global shard plan
-is also measured alone at any size (``--plan-only``): the old way (every kept pair in one Python
-list, then a ``{key: shard}`` map) against ``filters.shard_plan.KeySizes`` + ``shard_starts``.
+Per size, the child prints the cumulative peak RSS and the wall time after each step: ``beam``
+(the Beam pipeline: read packs and group each recording in the pack that owns it, filter
+registry and PII scrub, the global shard plan, write plan parts and the shard starts) and
+``merge`` (the launcher streams the plan parts into ``plan/segments.parquet``: unique, sorted by
+id, each kept row with its shard, in bounded memory; ``pipelines/plan_merge.py``). ``--filters
+none`` runs the same pipeline with an empty registry and PII detection off (every candidate
+kept), so the runner and the global steps are measured apart from the filters' CPU. The global
+shard plan is also measured alone at any size (``--plan-only``): the old way (every kept pair in
+one Python list, then a ``{key: shard}`` map) against ``filters.shard_plan.KeySizes`` +
+``shard_starts``.
 
     nice -n 10 .venv/bin/python benchmarks/decide_scale.py --plan-only --sizes 1000000 10000000
     nice -n 10 .venv/bin/python benchmarks/decide_scale.py --filters none --sizes 20000 100000
@@ -231,9 +231,13 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
     from pipelines import analysis_store as store
     from pipelines import io as sio
     from pipelines.config import RunConfig
-    from pipelines.decide import PLAN_FILE, build_pipeline, read_plan
-    from pipelines.manifests import write_parquet
-    from schemas.analysis import PLAN_SCHEMA
+    from pipelines.decide import (
+        PLAN_FILE,
+        STARTS_FILE,
+        build_pipeline,
+        merge_plan_parts,
+        read_starts,
+    )
 
     steps: list[dict[str, Any]] = []
     t0 = time.monotonic()
@@ -258,13 +262,11 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
 
         build_pipeline(p, config, analysis_dir, owner, parts, REGISTRY if filters == "all" else ())
     mark("beam")
-    rows = read_plan(parts)  # the workers' parts, unique, each kept row with its shard
-    mark("read_parts")
-    write_parquet(sio.join(run_dir, "plan", PLAN_FILE), rows, PLAN_SCHEMA)
-    mark("write")
-    kept = sum(1 for r in rows if r["keep"])
-    shards = len({r["shard_index"] for r in rows if r["keep"]})
-    return {"segments": len(rows), "kept": kept, "shards": shards, "steps": steps}
+    counts = merge_plan_parts(parts, sio.join(run_dir, "plan", PLAN_FILE))
+    mark("merge")
+    shards = len(read_starts(parts, STARTS_FILE))
+    return {"segments": counts.candidates, "kept": counts.kept, "shards": shards,
+            "steps": steps}
 
 
 def _pairs(n: int, seed: int) -> Iterator[tuple[str, int]]:

@@ -38,7 +38,7 @@ from pipelines import io as sio
 from pipelines import runners
 from pipelines.analyse import LISTING_REJECTS, AnalyseResult, Listing, list_inputs, run_analyse
 from pipelines.config import ConfigError, RunConfig
-from pipelines.decide import run_decide
+from pipelines.decide import read_plan_rows, run_decide
 from pipelines.manifests import (
     REJECT_KEY,
     compute_stats,
@@ -337,7 +337,8 @@ def _decide_and_publish(out: str, config: RunConfig, analysis_dir: str, owner: d
                         inputs: Inputs, beam_args: list[str], run_info: dict[str, Any],
                         registry: tuple[Filter, ...], phase_s: dict[str, float]) -> dict[str, Any]:
     t0 = time.monotonic()
-    plan = run_decide(config, out, analysis_dir, owner, beam_args, registry)
+    run_decide(config, out, analysis_dir, owner, beam_args, registry)
+    plan = read_plan_rows(out)  # the manifests and books below hold every plan row
     phase_s["decide"] = round(time.monotonic() - t0, 2)
     t0 = time.monotonic()
     matcher = config.curate.takedown.matcher()  # taken-down audio is never a listening sample

@@ -25,15 +25,16 @@ import apache_beam as beam
 
 from filters.dedup.config import ANALYSE_FIELDS, DedupConfig
 from filters.registry import REGISTRY, Filter, global_filter
-from filters.shard_plan import KeySizes, shard_of, shard_starts
+from filters.shard_plan import KeySizes, shard_starts
 from pipelines import analysis_store as store
 from pipelines import io as sio
 from pipelines import runners
 from pipelines.config import ConfigError, RunConfig
-from pipelines.manifests import PLAN_ROW_GROUP, unique_rows, write_parquet
+from pipelines.manifests import PLAN_ROW_GROUP
+from pipelines.plan_merge import PlanCounts, merge_plan
 from pipelines.stages.decide import DecideRecording
 from pipelines.stages.dedup import Deduplicate, apply_dedup, node_from_row
-from pipelines.stages.rows import WriteRows, read_rows
+from pipelines.stages.rows import WriteRows
 from schemas.analysis import DEDUP_INDEX_SCHEMA, DEDUP_SEGMENT_FIELDS, PLAN_SCHEMA
 
 log = logging.getLogger("speechcurate.decide")
@@ -73,7 +74,7 @@ class ShardStarts(beam.CombineFn):
 
     The cut is global, so this is the one step where one worker sees every kept sample; it
     holds them packed in numpy arrays (~30 bytes a sample) and emits only the shard starts,
-    which the launcher then looks the plan rows up in (:func:`read_plan`), so plan rows are
+    which the launcher then looks the plan rows up in (:func:`merge_plan_parts`), so plan rows are
     never shuffled to be joined with their shard."""
 
     def __init__(self, target_bytes: int):
@@ -116,16 +117,9 @@ def _read_starts(parts_dir: str, name: str) -> list[str]:
     return json.loads(sio.read_bytes(uri)) if sio.exists(uri) else []
 
 
-def read_plan(parts_dir: str) -> list[dict[str, Any]]:
-    """The plan rows the workers wrote, unique and sorted by id, each kept one with its shard
-    and each ssl one with its ``ssl/`` shard."""
-    starts = _read_starts(parts_dir, STARTS_FILE)
-    ssl_starts = _read_starts(parts_dir, SSL_STARTS_FILE)
-    rows = unique_rows(read_rows(parts_dir), "segment_id")
-    for row in rows:
-        row["shard_index"] = shard_of(row["segment_id"], starts) if row["keep"] else -1
-        row["ssl_index"] = shard_of(row["segment_id"], ssl_starts) if row.get("ssl") else -1
-    return rows
+def read_plan_rows(run_dir: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """``RUN/plan/segments.parquet`` as rows sorted by id (``columns`` to read fewer)."""
+    return read_rows_file(sio.join(run_dir, "plan", PLAN_FILE), columns)
 
 
 def _dedup_payload(pack: str, analysis_dir: str, owner: dict[str, str]):
@@ -146,12 +140,12 @@ def _held_rows(uri: str, tag: str, run: str):
         yield node_from_row(row, held=run, tag=tag)
 
 
-def read_rows_file(uri: str) -> list[dict[str, Any]]:
+def read_rows_file(uri: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
     import io
 
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(sio.read_bytes(uri))).to_pylist()
+    return pq.read_table(io.BytesIO(sio.read_bytes(uri)), columns=columns).to_pylist()
 
 
 def held_index_files(cfg: DedupConfig) -> list[tuple[str, str, str]]:
@@ -227,10 +221,10 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
 
 
 def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[str, str],
-               beam_args: list[str],
-               registry: tuple[Filter, ...] = REGISTRY) -> list[dict[str, Any]]:
+               beam_args: list[str], registry: tuple[Filter, ...] = REGISTRY) -> PlanCounts:
     """Write ``run_dir/plan/`` from the recordings of ``analysis_dir`` that ``owner`` lists
-    (``{recording_id: pack}``); returns the plan rows sorted by id."""
+    (``{recording_id: pack}``): the plan rows sorted by id (:func:`read_plan_rows`), each kept
+    one with its shard, and the shard starts publish reads."""
     import json
 
     plan_dir = sio.join(run_dir, "plan")
@@ -247,14 +241,20 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
     if global_filter(registry, config.curate, "dedup") is not None:
         sio.write_text_atomic(sio.join(dedup_dir, DEDUP_SETTINGS), json.dumps(
             {k: getattr(cfg, k) for k in ANALYSE_FIELDS}, sort_keys=True))
-    rows = read_plan(parts)
-    write_parquet(sio.join(plan_dir, PLAN_FILE), rows, PLAN_SCHEMA, PLAN_ROW_GROUP)
+    counts = merge_plan_parts(parts, sio.join(plan_dir, PLAN_FILE))
     for name in (STARTS_FILE, SSL_STARTS_FILE):  # publish's shard list (read_starts)
         sio.write_text_atomic(sio.join(plan_dir, name), json.dumps(_read_starts(parts, name)))
     if sio.exists(parts):
         fs, path = sio.fs_and_path(parts)
         fs.rm(path, recursive=True)
-    kept = sum(1 for r in rows if r["keep"])
     log.info("decide: %d candidate(s), %d kept, %d dropped (%d of them also to ssl/)",
-             len(rows), kept, len(rows) - kept, sum(1 for r in rows if r.get("ssl")))
-    return rows
+             counts.candidates, counts.kept, counts.candidates - counts.kept, counts.ssl)
+    return counts
+
+
+def merge_plan_parts(parts_dir: str, plan_uri: str) -> PlanCounts:
+    """The workers' plan parts -> ``plan_uri``: unique, sorted by id, each kept row with its
+    shard and each ssl one with its ``ssl/`` shard (``pipelines/plan_merge.py``)."""
+    return merge_plan(sio.glob(sio.join(parts_dir, "*.parquet")), plan_uri, PLAN_SCHEMA,
+                      _read_starts(parts_dir, STARTS_FILE),
+                      _read_starts(parts_dir, SSL_STARTS_FILE), PLAN_ROW_GROUP)

@@ -15,6 +15,8 @@ import posixpath
 import stat
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 import fsspec
@@ -149,16 +151,30 @@ def read_capped(fh: BinaryIO, uri: str, max_bytes: int | None,
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def write_bytes_atomic(uri: str, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling and move it onto ``uri``."""
+@contextmanager
+def open_atomic(uri: str) -> Iterator[BinaryIO]:
+    """A binary file handle on a temporary sibling of ``uri``, moved onto ``uri`` when the
+    block ends without an error (and removed when it fails), so a large file can be streamed
+    into place without being held in memory."""
     fs, path = fs_and_path(uri)
     parent = posixpath.dirname(path)
     if parent:
         fs.makedirs(parent, exist_ok=True)
     tmp = posixpath.join(parent, f".tmp-{uuid.uuid4().hex}-{posixpath.basename(path)}")
-    with fs.open(tmp, "wb") as fh:
-        fh.write(data)
+    try:
+        with fs.open(tmp, "wb") as fh:
+            yield fh
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
     fs.mv(tmp, path)
+
+
+def write_bytes_atomic(uri: str, data: bytes) -> None:
+    """Write ``data`` to a temporary sibling and move it onto ``uri``."""
+    with open_atomic(uri) as fh:
+        fh.write(data)
 
 
 def write_text_atomic(uri: str, text: str) -> None:

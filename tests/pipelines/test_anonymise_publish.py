@@ -17,7 +17,7 @@ from filters.anonymise_config import AnonymiseConfig, alpha_for
 from pipelines import analysis_store as store
 from pipelines.config import load_config
 from pipelines.curate import _with_model, run_refilter
-from pipelines.decide import run_decide
+from pipelines.decide import read_plan_rows, run_decide
 from pipelines.stages.publish import WriteShard
 from tests.pipelines.shard_reading import shard_samples
 
@@ -75,7 +75,8 @@ def test_deciding_again_replays_the_alpha_and_the_audio(curated_run, config_path
     shards -> byte-identical tars (same md5 as the refiltered run's shard index)."""
     config = _with_model(load_config(config_path), "tiny.en")  # what refilter decides with
     analysis = str(curated_run / "analysis")
-    plan = run_decide(config, str(tmp_path), analysis, store.owners(analysis), [])
+    run_decide(config, str(tmp_path), analysis, store.owners(analysis), [])
+    plan = read_plan_rows(str(tmp_path))
     kept = [r for r in plan if r["keep"]]
     published = pl.read_parquet(anonymised / "manifest/segments.parquet")
     assert {r["segment_id"]: r["anonymise_alpha"] for r in kept} == dict(
