@@ -2,21 +2,24 @@
 
 analysis rows -> group by recording -> the filter registry in order (label policy, language, ...)
 -> global filters over every survivor of the corpus (dedup: clusters of near-duplicate audio and
-text, and the segments earlier runs hold; ``pipelines/stages/dedup.py``), joined back per segment
--> shard assignment of the kept samples (sorted keys, about ``shards.target_size_mb``; one global
-step over packed (key, size) pairs whose output, the shard starts, is a small file the launcher
-looks each row up in while it merges the plan) -> ``RUN/plan/segments.parquet``: every candidate
-with keep/drop, reason, chosen label, audio edits and shard; ``RUN/dedup/index/``: the kept
-segments' thin dedup projection for later runs. ``speechcurate refilter`` is this phase and
-publish again with other thresholds.
+text, and the segments earlier runs hold; ``pipelines/stages/dedup.py``), whose verdicts are
+written beside the plan parts and applied as the launcher merges them, and only the survivors' (id,
+size) pairs are joined with them -> shard assignment of the kept samples (sorted keys, about
+``shards.target_size_mb``; one global step over packed (key, size) pairs whose output, the shard
+starts, is a small file the launcher looks each row up in while it merges the plan) ->
+``RUN/plan/segments.parquet``: every candidate with keep/drop, reason, chosen label, audio edits
+and shard; ``RUN/dedup/index/``: the kept segments' thin dedup projection for later runs.
+``speechcurate refilter`` is this phase and publish again with other thresholds.
 
 The shard starts are not a side input, because Beam's DaskRunner computes a side input inside
 each task that reads it, which can deadlock a cluster whose threads all wait; and plan rows are
-not joined with their shard, so no plan row is shuffled (``pipelines/runners.py``).
+not joined with their shard or their dedup verdict, so no plan row is shuffled
+(``pipelines/runners.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -33,12 +36,25 @@ from pipelines.config import ConfigError, RunConfig
 from pipelines.manifests import PLAN_ROW_GROUP
 from pipelines.plan_merge import PlanCounts, merge_plan
 from pipelines.stages.decide import DecideRecording
-from pipelines.stages.dedup import Deduplicate, apply_dedup, node_from_row
+from pipelines.stages.dedup import (
+    Deduplicate,
+    apply_verdict,
+    index_row,
+    node_from_row,
+    survivor,
+    verdict_row,
+)
 from pipelines.stages.rows import WriteRows
-from schemas.analysis import DEDUP_INDEX_SCHEMA, DEDUP_SEGMENT_FIELDS, PLAN_SCHEMA
+from schemas.analysis import (
+    DEDUP_INDEX_SCHEMA,
+    DEDUP_SEGMENT_FIELDS,
+    DEDUP_VERDICT_SCHEMA,
+    PLAN_SCHEMA,
+)
 
 log = logging.getLogger("speechcurate.decide")
 PLAN_FILE = "segments.parquet"
+VERDICTS_DIR = "verdicts"  # in the parts directory: dedup's verdicts (DEDUP_VERDICT_SCHEMA)
 STARTS_FILE = "shard_starts.json"  # in the parts directory: the first key of each shard
 SSL_STARTS_FILE = "ssl_shard_starts.json"  # the same for the ssl/ shards (curate.ssl)
 DEDUP_DIR = "dedup"  # RUN/dedup/: index/*.parquet (kept segments' thin projection), settings
@@ -128,11 +144,12 @@ def _dedup_payload(pack: str, analysis_dir: str, owner: dict[str, str]):
         yield row["segment_id"], {k: row.get(k) for k in _DEDUP_COLUMNS}
 
 
-def _node(element):
+def _node_row(element):
+    """(segment id, {meta, payload}) -> the kept candidate's dedup row (payload and plan meta)."""
     _sid, groups = element
     meta, payload = list(groups["meta"]), list(groups["payload"])
     if meta and payload:
-        yield node_from_row({**payload[0], **meta[0]})
+        yield {**payload[0], **meta[0]}
 
 
 def _held_rows(uri: str, tag: str, run: str):
@@ -171,27 +188,35 @@ def held_index_files(cfg: DedupConfig) -> list[tuple[str, str, str]]:
     return out
 
 
-def _with_dedup(p: beam.Pipeline, plan0, cfg: DedupConfig, analysis_dir: str, packs: list[str],
-                owner: dict[str, str], index_dir: str):
-    """plan rows -> (plan rows with dedup verdicts, the sink writing the kept segments' index)."""
+def _with_dedup(p: beam.Pipeline, plan, cfg: DedupConfig, analysis_dir: str, packs: list[str],
+                owner: dict[str, str], index_dir: str, verdicts_dir: str):
+    """plan rows -> (the (id, FLAC bytes) of every kept row dedup keeps, its sinks: the
+    verdicts, which the launcher applies while it merges the plan, and the kept segments'
+    index). No plan row is shuffled: only thin dedup rows, verdicts and (id, size) pairs."""
     payload = (p | "DedupPacks" >> beam.Create(packs)
                | "ReadDedup" >> beam.FlatMap(_dedup_payload, analysis_dir, owner))
-    meta = (plan0 | "KeptForDedup" >> beam.Filter(lambda r: r["keep"])
-            | "Meta" >> beam.Map(lambda r: (r["segment_id"], {
-                "quality_tier": r["quality_tier"], "duration": r["duration"],
-                "bandwidth_hz": r.get("bandwidth_hz"), "dnsmos": r.get("dnsmos")})))
-    nodes = ({"meta": meta, "payload": payload} | "JoinNodes" >> beam.CoGroupByKey()
-             | "Nodes" >> beam.FlatMap(_node))
+    kept = plan | "KeptForDedup" >> beam.Filter(lambda r: r["keep"])
+    meta = kept | "Meta" >> beam.Map(lambda r: (r["segment_id"], {
+        "quality_tier": r["quality_tier"], "duration": r["duration"],
+        "bandwidth_hz": r.get("bandwidth_hz"), "dnsmos": r.get("dnsmos")}))
+    rows = ({"meta": meta, "payload": payload} | "JoinNodes" >> beam.CoGroupByKey()
+            | "NodeRows" >> beam.FlatMap(_node_row))
     held = (p | "HeldIndex" >> beam.Create(held_index_files(cfg))
             | "ReadHeld" >> beam.FlatMap(lambda f: _held_rows(*f)))
-    verdicts = ((nodes, held) | "AllNodes" >> beam.Flatten()
+    verdicts = ((rows | "Nodes" >> beam.Map(node_from_row), held) | "AllNodes" >> beam.Flatten()
                 | "Deduplicate" >> Deduplicate(cfg))
-    joined = ({"row": plan0 | "PlanById" >> beam.Map(lambda r: (r["segment_id"], r)),
-               "verdict": verdicts, "payload": payload} | "JoinVerdicts" >> beam.CoGroupByKey()
-              | "ApplyDedup" >> beam.FlatMap(apply_dedup, cfg.mode))
-    index = (joined | "IndexRows" >> beam.FlatMap(lambda pair: [pair[1]] if pair[1] else [])
+    written = (verdicts | "VerdictRows" >> beam.Map(verdict_row)
+               | "WriteVerdicts" >> beam.ParDo(WriteRows(verdicts_dir, DEDUP_VERDICT_SCHEMA)))
+    survivors = ({"size": kept | "KeptSizes" >> beam.Map(lambda r: (r["segment_id"],
+                                                                    r["audio_bytes"])),
+                  "index": rows | "IndexRows" >> beam.Map(lambda r: (r["segment_id"],
+                                                                     index_row(r, r))),
+                  "verdict": verdicts}
+                 | "JoinVerdicts" >> beam.CoGroupByKey()
+                 | "Survivors" >> beam.FlatMap(survivor, cfg.mode))
+    index = (survivors | "KeptIndex" >> beam.FlatMap(lambda t: [t[2]] if t[2] else [])
              | "WriteIndex" >> beam.ParDo(WriteRows(index_dir, DEDUP_INDEX_SCHEMA)))
-    return joined | "Decided" >> beam.Map(lambda pair: pair[0]), index
+    return survivors | "SurvivorSizes" >> beam.Map(lambda t: (t[0], t[1])), [written, index]
 
 
 def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner: dict[str, str],
@@ -203,12 +228,13 @@ def build_pipeline(p: beam.Pipeline, config: RunConfig, analysis_dir: str, owner
     plan = grouped | "ApplyFilters" >> beam.ParDo(DecideRecording(config.curate, registry))
     sinks = []
     if global_filter(registry, config.curate, "dedup") is not None and index_dir:
-        plan, index = _with_dedup(p, plan, config.curate.dedup, analysis_dir, packs, owner,
-                                  index_dir)
-        sinks.append(index)
-    starts = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
-              | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"]))
-              | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)).without_defaults()
+        kept, dedup_sinks = _with_dedup(p, plan, config.curate.dedup, analysis_dir, packs, owner,
+                                        index_dir, sio.join(parts_dir, VERDICTS_DIR))
+        sinks.extend(dedup_sinks)
+    else:
+        kept = (plan | "Kept" >> beam.Filter(lambda r: r["keep"])
+                | "KeyAndSize" >> beam.Map(lambda r: (r["segment_id"], r["audio_bytes"])))
+    starts = (kept | "ShardStarts" >> beam.CombineGlobally(ShardStarts(target)).without_defaults()
               | "WriteStarts" >> beam.Map(_write_starts, parts_dir))
     if config.curate.ssl.enabled:  # a shard sequence of its own for RUN/ssl/
         sinks.append(plan | "Ssl" >> beam.Filter(lambda r: bool(r.get("ssl")))
@@ -238,10 +264,11 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
     with runners.pipeline(beam_args) as p:
         build_pipeline(p, config, analysis_dir, owner, parts, registry,
                        sio.join(dedup_dir, "index"))
-    if global_filter(registry, config.curate, "dedup") is not None:
+    dedup = global_filter(registry, config.curate, "dedup") is not None
+    if dedup:
         sio.write_text_atomic(sio.join(dedup_dir, DEDUP_SETTINGS), json.dumps(
             {k: getattr(cfg, k) for k in ANALYSE_FIELDS}, sort_keys=True))
-    counts = merge_plan_parts(parts, sio.join(plan_dir, PLAN_FILE))
+    counts = merge_plan_parts(parts, sio.join(plan_dir, PLAN_FILE), cfg.mode if dedup else None)
     for name in (STARTS_FILE, SSL_STARTS_FILE):  # publish's shard list (read_starts)
         sio.write_text_atomic(sio.join(plan_dir, name), json.dumps(_read_starts(parts, name)))
     if sio.exists(parts):
@@ -252,9 +279,13 @@ def run_decide(config: RunConfig, run_dir: str, analysis_dir: str, owner: dict[s
     return counts
 
 
-def merge_plan_parts(parts_dir: str, plan_uri: str) -> PlanCounts:
+def merge_plan_parts(parts_dir: str, plan_uri: str, dedup_mode: str | None = None) -> PlanCounts:
     """The workers' plan parts -> ``plan_uri``: unique, sorted by id, each kept row with its
-    shard and each ssl one with its ``ssl/`` shard (``pipelines/plan_merge.py``)."""
+    dedup verdict (when ``dedup_mode`` is given) and its shard, each ssl one with its ``ssl/``
+    shard (``pipelines/plan_merge.py``)."""
+    verdicts = sio.join(parts_dir, VERDICTS_DIR, "*.parquet")
     return merge_plan(sio.glob(sio.join(parts_dir, "*.parquet")), plan_uri, PLAN_SCHEMA,
                       _read_starts(parts_dir, STARTS_FILE),
-                      _read_starts(parts_dir, SSL_STARTS_FILE), PLAN_ROW_GROUP)
+                      _read_starts(parts_dir, SSL_STARTS_FILE), PLAN_ROW_GROUP,
+                      sio.glob(verdicts) if dedup_mode else [],
+                      functools.partial(apply_verdict, mode=dedup_mode))

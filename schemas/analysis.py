@@ -70,6 +70,17 @@ DEDUP_INDEX_SCHEMA = pa.schema([
     *DEDUP_SEGMENT_FIELDS,
 ])
 
+# plan/_parts/verdicts/*.parquet (transient): decide's dedup verdicts, one per clustered
+# candidate, which the launcher applies to the plan rows as it merges them
+# (pipelines/plan_merge.py), so no plan row is shuffled to meet its verdict.
+DEDUP_VERDICT_SCHEMA = pa.schema([
+    ("segment_id", pa.string()),
+    ("keep", pa.bool_()),  # false: a duplicate that another member of its cluster represents
+    ("reason", pa.string()),  # "" when kept
+    ("cluster", pa.string()),  # "a-<id>" and/or "t-<id>", space-separated
+    ("detail", pa.string()),
+])
+
 # analysis/rejects/*.parquet: rejects made during analysis, plus where their audio is (if any).
 AUDIO_EDIT_TYPE = pa.struct([("start", pa.float64()), ("end", pa.float64()),
                              ("action", pa.string())])

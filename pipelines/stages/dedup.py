@@ -394,25 +394,35 @@ def index_row(row: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def apply_dedup(element, mode: str) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
-    """(segment id, {row, verdict, payload}) -> [(plan row with its dedup verdict, index row of
-    a kept segment or None)]. A drop appends the ``dedup`` verdict to the row's earlier ones;
-    in ``flag`` mode the verdict is recorded as passed and the segment stays."""
-    _sid, groups = element
-    rows = list(groups["row"])
-    if not rows:
+def verdict_row(element: tuple[str, Verdict]) -> dict[str, Any]:
+    """(segment id, Verdict) -> its ``DEDUP_VERDICT_SCHEMA`` row."""
+    sid, v = element
+    return {"segment_id": sid, "keep": v.keep, "reason": v.reason, "cluster": v.cluster,
+            "detail": v.detail}
+
+
+def apply_verdict(row: dict[str, Any], verdict: dict[str, Any], mode: str) -> dict[str, Any]:
+    """A kept plan row with its dedup verdict (a ``DEDUP_VERDICT_SCHEMA`` row): the cluster is
+    recorded; a drop appends the ``dedup`` verdict to the row's earlier ones and, unless in
+    ``flag`` mode (recorded as passed, the segment stays), drops the row."""
+    if not row["keep"]:
+        return row
+    row = {**row, "dedup_cluster": verdict["cluster"]}
+    if not verdict["keep"]:
+        row["verdicts"] = [*(row.get("verdicts") or []), {
+            "filter": "dedup", "passed": mode == "flag", "reason": verdict["reason"],
+            "detail": verdict["detail"], "value": None}]
+        if mode != "flag":
+            row.update(keep=False, reject_stage=str(Stage.DEDUP), reject_reason=verdict["reason"],
+                       reject_detail=verdict["detail"], shard_index=-1)
+    return row
+
+
+def survivor(element, mode: str) -> list[tuple[str, int, dict[str, Any] | None]]:
+    """(segment id, {size, index, verdict}) of a kept candidate -> [(id, FLAC bytes, its dedup
+    index row or None)] when dedup keeps it (or only flags it), else []."""
+    sid, groups = element
+    sizes, verdicts, index = list(groups["size"]), list(groups["verdict"]), list(groups["index"])
+    if not sizes or (verdicts and not verdicts[0].keep and mode != "flag"):
         return []
-    row = dict(rows[0])
-    verdicts, payload = list(groups["verdict"]), list(groups["payload"])
-    if verdicts and row["keep"]:
-        v = verdicts[0]
-        row["dedup_cluster"] = v.cluster
-        if not v.keep:
-            row["verdicts"] = [*(row.get("verdicts") or []), {
-                "filter": "dedup", "passed": mode == "flag", "reason": v.reason,
-                "detail": v.detail, "value": None}]
-            if mode != "flag":
-                row.update(keep=False, reject_stage=str(Stage.DEDUP), reject_reason=v.reason,
-                           reject_detail=v.detail, shard_index=-1)
-    index = index_row(row, payload[0]) if row["keep"] and payload else None
-    return [(row, index)]
+    return [(sid, sizes[0], index[0] if index else None)]

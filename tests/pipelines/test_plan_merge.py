@@ -11,7 +11,8 @@ import pytest
 
 from filters.shard_plan import shard_of
 from pipelines import plan_merge
-from schemas.analysis import PLAN_SCHEMA
+from pipelines.stages.dedup import apply_verdict
+from schemas.analysis import DEDUP_VERDICT_SCHEMA, PLAN_SCHEMA
 from schemas.keys import segment_id_for
 
 
@@ -78,3 +79,37 @@ def test_merge_of_no_parts_writes_an_empty_plan(tmp_path):
     assert plan_merge.merge_plan([], out, PLAN_SCHEMA, [], [], 64) == plan_merge.PlanCounts(0, 0, 0)
     table = pq.read_table(out)
     assert table.num_rows == 0 and table.schema.names == PLAN_SCHEMA.names
+
+
+def test_dedup_verdicts_are_applied_before_the_shards(tmp_path, small_buckets):
+    rows = [r for r in _rows(200, seed=4) if r["keep"]]
+    ids = sorted(r["segment_id"] for r in rows)
+    dropped, clustered = ids[5::40], ids[6::40]  # duplicates, and their clusters' representatives
+    verdicts = [{"segment_id": s, "keep": False, "reason": "dup_audio", "cluster": f"a-{s}",
+                 "detail": "copy"} for s in dropped]
+    verdicts += [{"segment_id": s, "keep": True, "reason": "", "cluster": f"a-{s}",
+                  "detail": ""} for s in clustered]
+    (tmp_path / "v").mkdir()
+    vpart = str(tmp_path / "v" / "part.parquet")
+    pq.write_table(pa.Table.from_pylist([*verdicts, verdicts[0]],  # a retried verdict bundle
+                                        schema=DEDUP_VERDICT_SCHEMA), vpart)
+    (tmp_path / "p").mkdir()
+    starts = [ids[0]]
+    for mode in ("drop", "flag"):
+        out = str(tmp_path / f"plan-{mode}.parquet")
+        counts = plan_merge.merge_plan(_write_parts(rows, [50, 120], tmp_path / "p"), out,
+                                       PLAN_SCHEMA, starts, [], 64, [vpart],
+                                       lambda row, v, m=mode: apply_verdict(row, v, m))
+        merged = {r["segment_id"]: r for r in pq.read_table(out).to_pylist()}
+        assert counts.kept == len(rows) - (len(dropped) if mode == "drop" else 0)
+        for sid in dropped:
+            row = merged[sid]
+            assert row["dedup_cluster"] == f"a-{sid}"
+            assert row["verdicts"][-1]["filter"] == "dedup"
+            assert row["verdicts"][-1]["passed"] == (mode == "flag")
+            assert row["keep"] == (mode == "flag")
+            assert row["shard_index"] == (0 if mode == "flag" else -1)
+        assert all(merged[s]["keep"] and merged[s]["dedup_cluster"] == f"a-{s}"
+                   for s in clustered)
+        for p in (tmp_path / "p").iterdir():
+            p.unlink()
