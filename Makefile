@@ -52,7 +52,7 @@ demo: setup
 
 test: setup test-data
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-fast: setup test-data
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -220,7 +220,7 @@ class Generator:
 # ----------------------------------------------------------------------------- child processes
 
 
-def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
+def child_decide(run_dir: str, filters: str, launcher_rows: bool = False) -> dict[str, Any]:
     """Run the real decide phase on ``run_dir/analysis``, timing and measuring each step;
     ``filters="none"`` runs it with an empty registry (every candidate kept) and PII detection
     off, which isolates the runner's reading, grouping, global shard plan and writing from the
@@ -236,6 +236,7 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
         STARTS_FILE,
         build_pipeline,
         merge_plan_parts,
+        read_plan_rows,
         read_starts,
     )
 
@@ -265,6 +266,10 @@ def child_decide(run_dir: str, filters: str) -> dict[str, Any]:
     counts = merge_plan_parts(parts, sio.join(run_dir, "plan", PLAN_FILE))
     mark("merge")
     shards = len(read_starts(parts, STARTS_FILE))
+    if launcher_rows:  # what curate's finish_run then holds to write manifests and check books
+        rows = read_plan_rows(run_dir)
+        mark("plan_rows")
+        del rows
     return {"segments": counts.candidates, "kept": counts.kept, "shards": shards,
             "steps": steps}
 
@@ -329,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="all: the real registry and PII scrub; none: an empty registry, PII "
                              "off (every candidate kept: the runner and the global steps alone, "
                              "at the largest shard plan)")
+    parser.add_argument("--launcher-rows", action="store_true",
+                        help="after decide, also read the plan back as Python rows, as curate's "
+                             "manifests and books hold it (printed apart from decide's figures)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=None, help="where to write the synthetic runs")
     parser.add_argument("--child-decide", default=None, help=argparse.SUPPRESS)
@@ -336,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--how", default="packed", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_decide:
-        print(json.dumps(child_decide(args.child_decide, args.filters)))
+        print(json.dumps(child_decide(args.child_decide, args.filters, args.launcher_rows)))
         return 0
     if args.child_plan:
         print(json.dumps(child_plan(args.child_plan, args.seed, args.how)))
@@ -358,9 +366,12 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.monotonic()
             Generator(args.seed).write(tmp / "analysis", n)
             gen_s = time.monotonic() - t0
-            res = _child(["--child-decide", str(tmp), "--filters", args.filters])
+            res = _child(["--child-decide", str(tmp), "--filters", args.filters,
+                          *(["--launcher-rows"] if args.launcher_rows else [])])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        extra = [s for s in res["steps"] if s["step"] == "plan_rows"]
+        res["steps"] = [s for s in res["steps"] if s["step"] != "plan_rows"]
         total = res["steps"][-1]["wall_s"]
         peak = max(s["peak_rss_mb"] for s in res["steps"])
         per_m = 1e6 / n
@@ -378,6 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    total      {total:9.1f} s = {total * per_m:8.1f} s per million; peak RSS "
               f"{peak:8.0f} MB ({start_rss:.0f} MB before the pipeline; +{grown * per_m:.0f} MB "
               f"per million)", flush=True)
+        for s in extra:
+            print(f"    launcher rows (curate's manifests): +{s['wall_s'] - total:.1f} s, peak "
+                  f"RSS {s['peak_rss_mb']:.0f} MB (+{(s['peak_rss_mb'] - peak) * per_m:.0f} MB "
+                  f"per million over decide's peak)", flush=True)
         if base is not None:
             print(f"    vs baseline ({base['n']:,}): time per million x"
                   f"{(total * per_m) / base['s_per_m']:.2f}, growth of RSS per million x"

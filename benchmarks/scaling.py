@@ -132,13 +132,13 @@ def _bytes(paths) -> int:
     return sum(p.stat().st_size for p in paths if p.is_file())
 
 
-def _mean_pickled(paths: list[Path]) -> tuple[int, float]:
+def _mean_pickled(paths: list[Path], columns: list[str] | None = None) -> tuple[int, float]:
     """(rows, mean pickled bytes of a row) over Parquet files: what a shuffle moves per row."""
     import pickle
 
     import pyarrow.parquet as pq
 
-    rows = [r for p in paths for r in pq.read_table(p).to_pylist()]
+    rows = [r for p in paths for r in pq.read_table(p, columns=columns).to_pylist()]
     return len(rows), (sum(len(pickle.dumps(r)) for r in rows) / len(rows) if rows else 0.0)
 
 
@@ -174,12 +174,19 @@ def cost_model(run: Path, rates: dict[str, float], hours: float, vcpus: int,
     print(f"{'all':<9}{'':>18}{'':>12}{total_h:>9.1f}  (plus worker start-up, ~5 min a phase)")
     print(f"segments: {seg_per_h:,.0f} candidates and {kept / input_h:,.0f} kept per audio hour "
           f"-> {seg_per_h * hours / 1e6:,.1f} M candidates")
-    # decide groups each recording inside the pack that owns it, and publish's tasks read their
-    # shard's plan rows from Parquet: neither shuffles rows; the dedup verdicts are joined to
-    # every candidate's plan row by id
+    # decide groups each recording inside the pack that owns it, writes its plan rows and dedup
+    # verdicts as parts the launcher merges, and publish's tasks read their shard's plan rows
+    # from Parquet: no plan row is shuffled. What is: dedup's thin rows (once to meet the kept
+    # rows' meta, once more for the kept segments' index rows to meet their verdicts; its band
+    # keys and candidate pairs are not counted) and (key, size) pairs.
+    from pipelines.decide import _DEDUP_COLUMNS
+
+    _, dedup_pickled = _mean_pickled(sorted((an / "segments").glob("*.parquet")), _DEDUP_COLUMNS)
+    kept_total = kept / input_h * hours
     shuffle = {
-        "decide: plan rows joined to dedup verdicts by id": seg_per_h * hours * plan_pickled,
-        "decide: kept (key, size) pairs to the shard plan": kept / input_h * hours * 40,
+        "decide: every candidate's dedup row to the kept meta": seg_per_h * hours * dedup_pickled,
+        "decide: kept dedup index rows to their verdicts": kept_total * dedup_pickled,
+        "decide: kept (key, size) pairs, verdicts, shard plan": kept_total * 40 * 2,
     }
     for name, size in shuffle.items():
         print(f"shuffle  {name:<52}{size / 1e9:>10,.1f} GB")
@@ -190,7 +197,8 @@ def cost_model(run: Path, rates: dict[str, float], hours: float, vcpus: int,
               f"({size / input_h / 1e6:,.0f} MB per audio hour)")
     print("         (thin rows of a small run are mostly per-file Parquet overhead; "
           "benchmarks/decide_scale.py measures them at scale)")
-    print(f"launcher: holds every plan row while merging the plan and writing manifests: "
+    print(f"launcher: merges the plan one bucket of ids at a time (pipelines/plan_merge.py), but "
+          f"holds every plan row as a dict for the manifests and books: "
           f"{n_plan / input_h * hours / 1e6:,.1f} M rows, >= "
           f"{n_plan / input_h * hours * plan_pickled / 1e9:,.0f} GB pickled")
 
