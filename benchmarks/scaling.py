@@ -16,6 +16,8 @@ Usage:
 
     .venv/bin/python benchmarks/scaling.py                 # 10 min of audio, tiny.en, beam 1
     .venv/bin/python benchmarks/scaling.py --minutes 30 --model base --beam-size 5
+    .venv/bin/python benchmarks/scaling.py --minutes 2 --recording-s 5 10 --runners direct dask1 \
+        --analyse-only    # many short recordings: what each recording (a Dask partition) costs
 
 Then the cost model: a Dataflow job of ``--cost-hours`` (100,000) of audio on ``--workers`` (50)
 machines of ``--vcpus`` (8), sized from the 2-worker run's per-core rates (audio hours per
@@ -51,6 +53,7 @@ CONFIGS = {  # label -> (Beam options, Dask workers or 0 for the DirectRunner)
     "dask 2 workers": (["--runner=DaskRunner"], 2),
 }
 PHASES = ("analyse", "decide", "publish")
+RUNNER_NAMES = {"direct": "direct (baseline)", "dask1": "dask 1 worker", "dask2": "dask 2 workers"}
 
 
 def child_main(spec_path: str) -> int:
@@ -79,6 +82,8 @@ def child_main(spec_path: str) -> int:
     curate.run_decide = timed("decide", curate.run_decide)
     curate.run_publish = timed("publish", curate.run_publish)
     config = parse_config(spec["config"])
+    if spec.get("analyse_only"):
+        return _analyse_only(config, spec)
     with dask_cluster(spec["beam_args"], n_workers=spec["workers"] or None) as beam_args:
         t0 = time.perf_counter()
         summary = curate.run_curate(config, spec["out"], beam_args, force=True)
@@ -87,6 +92,24 @@ def child_main(spec_path: str) -> int:
     Path(spec["result"]).write_text(json.dumps({
         "wall_s": wall, "windows": windows, "phase_s": stats["run"]["phase_s"],
         "input_s": stats["input"]["hours"] * 3600, "kept": stats["kept"]["segments"],
+        "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    return 0
+
+
+def _analyse_only(config: Any, spec: dict[str, Any]) -> int:
+    """Only the analyse phase (``--analyse-only``): listing, then ``run_analyse`` timed alone."""
+    from pipelines.analyse import list_inputs, run_analyse
+    from pipelines.runners import dask_cluster
+
+    with dask_cluster(spec["beam_args"], n_workers=spec["workers"] or None) as beam_args:
+        listing = list_inputs(config, spec["out"])
+        start = time.time()
+        result = run_analyse(config, spec["out"], listing, beam_args)
+        end = time.time()
+    Path(spec["result"]).write_text(json.dumps({
+        "wall_s": end - start, "windows": [("analyse", start, end)],
+        "phase_s": {"analyse": end - start}, "input_s": spec["input_s"],
+        "kept": None, "analysed": result.analysed,
         "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
     return 0
 
@@ -210,12 +233,18 @@ def main() -> int:
     parser.add_argument("--model", default="tiny.en", help="tiny.en | base | CTranslate2 dir")
     parser.add_argument("--beam-size", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recording-s", type=float, nargs=2, default=(60.0, 120.0),
+                        metavar=("MIN", "MAX"), help="recording lengths, s (default 60 120)")
+    parser.add_argument("--runners", nargs="+", choices=sorted(RUNNER_NAMES),
+                        default=sorted(RUNNER_NAMES), help="which runs (default all three)")
     parser.add_argument("--poll-s", type=float, default=0.2, help="RSS sampling period")
     parser.add_argument("--workdir", default="", help="keep inputs and runs here")
     parser.add_argument("--cost-hours", type=float, default=100_000,
                         help="audio hours of the Dataflow job the cost model sizes")
     parser.add_argument("--vcpus", type=int, default=8, help="vCPUs per Dataflow worker")
     parser.add_argument("--workers", type=int, default=50, help="Dataflow workers")
+    parser.add_argument("--analyse-only", action="store_true",
+                        help="run and print the analyse phase only (no cost model)")
     parser.add_argument("--report-only", action="store_true",
                         help="print the tables again from the work dir's results, no runs")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
@@ -234,10 +263,14 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     in_dir = workdir / "input"
     if not in_dir.exists():
-        n_rec, audio_s = build_input(in_dir, args.minutes / 60, 10**9, (60.0, 120.0),
+        n_rec, audio_s = build_input(in_dir, args.minutes / 60, 10**9, tuple(args.recording_s),
                                      load_clips(root), args.seed)
     else:
         n_rec, audio_s = len(list(in_dir.glob("*.flac"))), 0.0
+    if not audio_s:
+        import soundfile as sf
+
+        audio_s = sum(sf.info(str(f)).duration for f in in_dir.glob("*.flac"))
     config = {"sources": [{"type": "local", "path": str(in_dir), "name": "bench"}],
               "curate": {"asr": {"model": args.model, "beam_size": args.beam_size,
                                  "cpu_threads": 1}, "shards": {"target_size_mb": 64}}}
@@ -246,30 +279,41 @@ def main() -> int:
           f"model {args.model}, beam {args.beam_size}, asr.cpu_threads 1; "
           f"{len(os.sched_getaffinity(0))} cores, load average {load:.1f}; work dir {workdir}\n")
     results = {}
+    chosen = {RUNNER_NAMES[r] for r in args.runners} | {RUNNER_NAMES["direct"]}  # the baseline
     for label, (beam_args, workers) in CONFIGS.items():
+        if label not in chosen:
+            continue
         name = label.split(" (")[0].replace(" ", "-")
         if args.report_only:
             results[label] = json.loads((workdir / f"{name}.result.json").read_text())
             continue
         spec = {"config": config, "out": str(workdir / name), "beam_args": beam_args,
-                "workers": workers}
+                "workers": workers, "analyse_only": args.analyse_only, "input_s": audio_s}
         results[label] = run_child(label, spec, workdir, args.poll_s)
         (workdir / f"{name}.result.json").write_text(json.dumps(results[label]))
         print(f"  {label}: {results[label]['wall_s']:.1f} s wall", flush=True)
     base = results["direct (baseline)"]
     print(f"\n{'runner':<18}{'phase':<9}{'wall s':>8}{'a.s/w.s/core':>14}{'speed vs base':>15}"
           f"{'peak MB':>9}")
+    phases = ("analyse",) if args.analyse_only else PHASES
     for label, res in results.items():
         cores = CONFIGS[label][1] or 1
-        walls = {p: res["phase_s"][p] for p in PHASES}
-        walls["all"] = sum(walls.values())
-        base_walls = {p: base["phase_s"][p] for p in PHASES}
-        base_walls["all"] = sum(base_walls.values())
+        walls = {p: res["phase_s"][p] for p in phases}
+        base_walls = {p: base["phase_s"][p] for p in phases}
+        if not args.analyse_only:
+            walls["all"] = sum(walls.values())
+            base_walls["all"] = sum(base_walls.values())
         for phase, wall in walls.items():
             peaks = res.get("peak_mb", {})
             peak = max(peaks.values(), default=0.0) if phase == "all" else peaks.get(phase, 0.0)
             print(f"{label:<18}{phase:<9}{wall:>8.1f}{res['input_s'] / wall / cores:>14.1f}"
                   f"{base_walls[phase] / wall:>14.2f}x{peak:>9.0f}")
+    if args.analyse_only:
+        print("\nrecordings analysed: " + ", ".join(f"{k} {v.get('analysed')}"
+                                                     for k, v in results.items()))
+        return 0
+    if len(results) < len(CONFIGS):  # the cost model and the speed-up need all three runs
+        return 0
     two = results["dask 2 workers"]
     rates = {p: two["input_s"] / two["phase_s"][p] / 2 for p in PHASES}  # = audio h per vCPU-h
     cost_model(workdir / "direct", rates, args.cost_hours, args.vcpus, args.workers)
