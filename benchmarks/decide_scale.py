@@ -178,8 +178,11 @@ class Generator:
         }
         return rec, segs
 
-    def write(self, analysis_dir: Path, n_segments: int) -> dict[str, str]:
-        """Write ``n_segments`` in packs; returns ``{recording_id: pack}``."""
+    def write(self, analysis_dir: Path, n_segments: int,
+              distinct: int | None = None) -> dict[str, str]:
+        """Write ``n_segments`` in packs, the first ``distinct`` of them generated and the rest
+        copies of those under new ids (all generated when ``None``); returns
+        ``{recording_id: pack}``."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -213,8 +216,67 @@ class Generator:
                            analysis_dir / "recordings" / f"{pack}.parquet")
             done += len(segs)
             p += 1
+            if distinct and done >= distinct and done < n_segments:
+                self._replicate(analysis_dir, p, n_segments, owner)
+                break
         (analysis_dir / "analysis.json").write_text("{}")
         return owner
+
+    @staticmethod
+    def _replicate(analysis_dir: Path, made: int, n_segments: int, owner: dict[str, str]) -> None:
+        """Fill up to ``n_segments`` with copies of the ``made`` packs already written, each
+        recording under a new id (so a copy's segment ids land elsewhere in the id space, as
+        another recording's would). Python row generation costs ~1 ms a segment; a copy is an
+        Arrow rewrite of whole columns. Only fit for decide without dedup (``--filters none``):
+        the copies' texts and measures repeat."""
+        import hashlib
+
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        def new_ids(rids: pa.ChunkedArray, copy: int) -> tuple[pa.Array, dict[str, str]]:
+            mapping = {r: hashlib.sha256(f"{r}/{copy}".encode()).hexdigest()[:len(r)]
+                       for r in set(rids.to_pylist())}
+            return pa.array([mapping[r] for r in rids.to_pylist()], pa.string()), mapping
+
+        done = sum(pq.ParquetFile(analysis_dir / "segments" / f"pack-{i:08d}.parquet")
+                   .metadata.num_rows for i in range(made))
+        copy, p = 0, made
+        while done < n_segments:
+            copy += 1
+            for i in range(made):
+                if done >= n_segments:
+                    break
+                src, pack = f"pack-{i:08d}", f"pack-{p:08d}"
+                segs = pq.read_table(analysis_dir / "segments" / f"{src}.parquet")
+                segs = segs.slice(0, n_segments - done)
+                rids, mapping = new_ids(segs.column("recording_id"), copy)
+                suffix = pc.utf8_slice_codeunits(segs.column("segment_id"),
+                                                 len(segs.column("recording_id")[0].as_py()))
+                segs = segs.set_column(segs.schema.get_field_index("recording_id"),
+                                       "recording_id", rids)
+                segs = segs.set_column(segs.schema.get_field_index("segment_id"), "segment_id",
+                                       pc.binary_join_element_wise(rids, suffix, ""))
+                segs = segs.set_column(segs.schema.get_field_index("audio_pack"), "audio_pack",
+                                       pa.array([f"{pack}.tar"] * segs.num_rows, pa.string()))
+                recs = pq.read_table(analysis_dir / "recordings" / f"{src}.parquet")
+                recs = recs.filter(pc.is_in(recs.column("recording_id"),
+                                            value_set=pa.array(list(mapping), pa.string())))
+                recs = recs.set_column(recs.schema.get_field_index("recording_id"),
+                                       "recording_id", pa.array(
+                                           [mapping[r] for r in recs.column("recording_id")
+                                            .to_pylist()], pa.string()))
+                recs = recs.set_column(recs.schema.get_field_index("pack"), "pack",
+                                       pa.array([pack] * recs.num_rows, pa.string()))
+                for rid in mapping.values():
+                    owner[rid] = pack
+                pq.write_table(segs, analysis_dir / "segments" / f"{pack}.parquet")
+                pq.write_table(recs, analysis_dir / "recordings" / f"{pack}.parquet")
+                (analysis_dir / "rejects" / f"{pack}.parquet").write_bytes(
+                    (analysis_dir / "rejects" / f"{src}.parquet").read_bytes())
+                done += segs.num_rows
+                p += 1
 
 
 # ----------------------------------------------------------------------------- child processes
@@ -337,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--launcher-rows", action="store_true",
                         help="after decide, also read the plan back as Python rows, as curate's "
                              "manifests and books hold it (printed apart from decide's figures)")
+    parser.add_argument("--distinct", type=int, default=None,
+                        help="generate only this many segments and copy them under new "
+                             "recording ids up to each size (generation costs ~1 ms a segment; "
+                             "fit for --filters none only, where the copies' repeated texts do "
+                             "not matter)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", default=None, help="where to write the synthetic runs")
     parser.add_argument("--child-decide", default=None, help=argparse.SUPPRESS)
@@ -364,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix=f"decide-scale-{n}-", dir=args.workdir))
         try:
             t0 = time.monotonic()
-            Generator(args.seed).write(tmp / "analysis", n)
+            Generator(args.seed).write(tmp / "analysis", n, args.distinct)
             gen_s = time.monotonic() - t0
             res = _child(["--child-decide", str(tmp), "--filters", args.filters,
                           *(["--launcher-rows"] if args.launcher_rows else [])])
