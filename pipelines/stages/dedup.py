@@ -195,7 +195,9 @@ class ConnectedComponents(beam.PTransform):
     """Undirected edges (a, b) -> (node, label) for every node on an edge; the label is the
     smallest node of its component. ``rounds`` large-star/small-star rounds run as Beam steps;
     the edges still unconverged after them are finished by a union-find on one worker. The
-    transform returns (labels, residual edge count)."""
+    transform returns (labels, residual edge count); the count is empty when the rounds left no
+    edge: a global combine without defaults, because a default is a side input, which Beam's
+    DaskRunner computes inside each task that reads it (``pipelines/runners.py``, point 8)."""
 
     def __init__(self, rounds: int):
         super().__init__()
@@ -217,7 +219,8 @@ class ConnectedComponents(beam.PTransform):
                  | "Roles" >> beam.CoGroupByKey()
                  | "Role" >> beam.Map(lambda kv: node_role(kv[0], kv[1]["up"], kv[1]["down"])))
         residual = (roles | "ResidualEdges" >> beam.FlatMap(lambda r: r[0])
-                    | "AllResidual" >> beam.combiners.ToList())
+                    | "AllResidual" >> beam.CombineGlobally(beam.combiners.ToListCombineFn())
+                    .without_defaults())
         finished = residual | "UnionFind" >> beam.FlatMap(_finish_residual)
         roots = finished | "Roots" >> beam.Map(lambda t: (t[0], t[1]))
         simple = (roles | "Simple" >> beam.FlatMap(lambda r: [r[1]] if r[1] else [])
