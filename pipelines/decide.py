@@ -133,9 +133,9 @@ def _read_starts(parts_dir: str, name: str) -> list[str]:
     return json.loads(sio.read_bytes(uri)) if sio.exists(uri) else []
 
 
-def read_plan_rows(run_dir: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
-    """``RUN/plan/segments.parquet`` as rows sorted by id (``columns`` to read fewer)."""
-    return read_rows_file(sio.join(run_dir, "plan", PLAN_FILE), columns)
+def read_plan_rows(run_dir: str) -> list[dict[str, Any]]:
+    """``RUN/plan/segments.parquet`` as rows sorted by id."""
+    return read_rows_file(sio.join(run_dir, "plan", PLAN_FILE))
 
 
 def _dedup_payload(pack: str, analysis_dir: str, owner: dict[str, str]):
@@ -157,12 +157,12 @@ def _held_rows(uri: str, tag: str, run: str):
         yield node_from_row(row, held=run, tag=tag)
 
 
-def read_rows_file(uri: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
+def read_rows_file(uri: str) -> list[dict[str, Any]]:
     import io
 
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(sio.read_bytes(uri)), columns=columns).to_pylist()
+    return pq.read_table(io.BytesIO(sio.read_bytes(uri))).to_pylist()
 
 
 def held_index_files(cfg: DedupConfig) -> list[tuple[str, str, str]]:

@@ -66,15 +66,17 @@ def _ids(table: pa.Table) -> np.ndarray:
     return table.column("segment_id").to_numpy()
 
 
-def _scatter(parts: list[str], bounds: np.ndarray, schema: pa.Schema, tmp: Path,
+def _scatter(parts: list[str], bounds: np.ndarray, schema: pa.Schema | None, tmp: Path,
              name: str) -> list[Path]:
-    """Append each part's rows to the Arrow stream file of their bucket (one per bucket, in id
-    order; a bucket no row fell in has none)."""
+    """Append each part's rows (cast to ``schema`` when given) to the Arrow stream file of their
+    bucket (one per bucket, in id order; a bucket no row fell in has none)."""
     paths = [tmp / f"{name}-{b:06d}.arrow" for b in range(len(bounds) + 1)]
     writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
     try:
         for uri in parts:
-            table = _part_table(uri).cast(schema)
+            table = _part_table(uri)
+            if schema is not None:
+                table = table.cast(schema)
             bucket = np.searchsorted(bounds, _ids(table), side="right")
             order = np.argsort(bucket, kind="stable")
             table, bucket = table.take(pa.array(order)), bucket[order]
@@ -82,7 +84,7 @@ def _scatter(parts: list[str], bounds: np.ndarray, schema: pa.Schema, tmp: Path,
             for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(bucket)], strict=True):
                 b = int(bucket[lo])
                 if b not in writers:
-                    writers[b] = pa.ipc.new_stream(str(paths[b]), schema)
+                    writers[b] = pa.ipc.new_stream(str(paths[b]), table.schema)
                 writers[b].write_table(table.slice(lo, hi - lo))
     finally:
         for writer in writers.values():
@@ -97,8 +99,8 @@ def _shard_column(ids: np.ndarray, member: np.ndarray, starts: list[str]) -> pa.
     return pa.array(np.where(member, index, -1).astype(np.int32), type=pa.int32())
 
 
-def _read_bucket(path: Path) -> pa.Table | None:
-    if not path.exists():
+def _read_bucket(path: Path | None) -> pa.Table | None:
+    if path is None or not path.exists():
         return None
     with pa.ipc.open_stream(str(path)) as reader:
         table = reader.read_all()
@@ -154,9 +156,8 @@ def merge_plan(parts: list[str], out_uri: str, schema: pa.Schema, starts: list[s
     with tempfile.TemporaryDirectory(prefix="speechcurate-plan-") as tmp, \
             sio.open_atomic(out_uri) as fh, pq.ParquetWriter(fh, schema) as writer:
         buckets = _scatter(parts, bounds, schema, Path(tmp), "rows")
-        verdict_schema = _part_table(verdict_parts[0]).schema if verdict_parts else None
-        verdicts = (_scatter(verdict_parts, bounds, verdict_schema, Path(tmp), "verdicts")
-                    if verdict_parts else [Path(tmp) / "none"] * len(buckets))
+        verdicts = (_scatter(verdict_parts, bounds, None, Path(tmp), "verdicts")
+                    if verdict_parts else [None] * len(buckets))
         pending: list[pa.Table] = []
         held = 0
         for rows_path, verdicts_path in zip(buckets, verdicts, strict=True):
